@@ -1,0 +1,60 @@
+#include "tests/testing/testing.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace optidiff::testing {
+namespace fs = std::filesystem;
+
+namespace {
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  TempDir tmp;
+  std::string cmd;
+  for (const auto& e : env) cmd += e + " ";
+  cmd += quote(OPTIDIFF_BIN);
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " >" + quote(tmp.file("out")) + " 2>" + quote(tmp.file("err")) + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  r.out = slurp(tmp.file("out"));
+  r.err = slurp(tmp.file("err"));
+  return r;
+}
+
+TempDir::TempDir() {
+  std::string templ = (fs::temp_directory_path() / "optidiff-test-XXXXXX").string();
+  if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+bool have_fashion_mnist() {
+  const char* env = std::getenv("OPTIDIFF_DATA");
+  const std::string dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
+  return fs::exists(fs::path(dir) / "t10k-labels-idx1-ubyte.gz") || fs::exists(fs::path(dir) / "t10k-labels-idx1-ubyte");
+}
+
+}  // namespace optidiff::testing

@@ -1,0 +1,39 @@
+// tools/optidiff/commands.hpp: how command groups plug into the optidiff CLI.
+//
+// Each group lives in its own file (data_commands.cpp, ...) and exposes two functions:
+//   void add_<group>_commands(CLI::App& app);            // registers subcommands and their flags
+//   std::vector<TourRow> tour_<group>(const TourContext&);  // its showcase in `optidiff tour`
+// main.cpp calls the first, tour.cpp lists the second. Commands throw optidiff::Error on bad input;
+// main.cpp turns it into "optidiff: error: ..." and exit status 1 (CLI11 usage errors: exit 2).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace optidiff::cli {
+
+struct TourContext {
+  std::string out_dir;   // where the tour writes its images and JSON
+  std::string data_dir;  // resolved Fashion-MNIST directory ("" if missing)
+  std::uint64_t seed = 0;
+};
+
+struct TourRow {
+  std::string module;    // "data", "zo", ...
+  std::string what;      // what ran
+  std::string measured;  // what it measured, human-readable
+  double seconds = 0;
+};
+
+void add_data_commands(CLI::App& app);
+std::vector<TourRow> tour_data(const TourContext& ctx);
+
+void add_tour_command(CLI::App& app);
+
+// Adds the --json FILE option shared by every command that writes a machine-readable result.
+CLI::Option* add_json_option(CLI::App* cmd, std::string& path);
+// Adds --data-dir (Fashion-MNIST location; else $OPTIDIFF_DATA, else Debian's path).
+CLI::Option* add_data_dir_option(CLI::App* cmd, std::string& dir);
+
+}  // namespace optidiff::cli

@@ -1,0 +1,66 @@
+// The optidiff command-line tool: flags in, Options structs to the library, tables and JSON out.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "optidiff/core/error.hpp"
+#include "optidiff/core/log.hpp"
+#include "optidiff/core/progress.hpp"
+#include "optidiff/core/threads.hpp"
+#include "optidiff/core/torch_threads.hpp"
+#include "tools/optidiff/commands.hpp"
+
+#ifndef OPTIDIFF_VERSION
+#define OPTIDIFF_VERSION "0.0.0"
+#endif
+#ifndef OPTIDIFF_GIT_COMMIT
+#define OPTIDIFF_GIT_COMMIT "unknown"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace optidiff;
+  CLI::App app{
+      "optidiff: ranking-based zeroth-order optimisation, communication-efficient federated learning, "
+      "parallel and guided diffusion sampling, and structured recovery.",
+      "optidiff"};
+  app.set_version_flag("--version", std::string("optidiff ") + OPTIDIFF_VERSION + " (commit " +
+                                        OPTIDIFF_GIT_COMMIT + ")");
+  // Global flags act as they are parsed, so they are in force before any command's callback runs.
+  install_torch_thread_hook();
+  set_num_threads(0);
+  app.add_option_function<int>("--threads", [](int n) { set_num_threads(n); },
+                               "Threads for Eigen and libtorch (default 0: all cores)");
+  app.add_flag_callback("--quiet,-q", [] {
+    set_quiet(true);
+    Progress::set_mode(Progress::Mode::kSilent);
+  }, "No progress output or log lines on stderr");
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  cli::add_data_commands(app);
+  cli::add_tour_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 reports an unknown command as a missing subcommand; name the word the user typed instead.
+    std::string what = e.what();
+    if (const auto rest = app.remaining(true); !rest.empty() && dynamic_cast<const CLI::RequiredError*>(&e))
+      what = "unknown command or argument '" + rest.front() + "'";
+    std::fprintf(stderr, "optidiff: error: %s\nRun 'optidiff --help' for usage.\n", what.c_str());
+    return 2;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "optidiff: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "optidiff: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
