@@ -62,7 +62,9 @@ void Progress::draw(bool final) {
     std::string bar;
     if (total_ > 0) {
       const int filled = static_cast<int>(kWidth * std::min<double>(1.0, double(done_) / double(total_)));
-      bar = "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]  ";
+      // Built by appends: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string here.
+      bar.reserve(kWidth + 4);
+      bar.append(1, '[').append(filled, '#').append(kWidth - filled, '.').append("]  ");
     }
     std::fprintf(stderr, "\r%s  %s%s  %s  %.1f it/s  %.0fs\033[K%s", label_.c_str(), bar.c_str(), counts,
                  status_.c_str(), rate, elapsed, final ? "\n" : "");
