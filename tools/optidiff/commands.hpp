@@ -29,6 +29,26 @@ struct TourRow {
 void add_data_commands(CLI::App& app);
 std::vector<TourRow> tour_data(const TourContext& ctx);
 
+// diffusion train | eval, classifier train (diffusion_commands.cpp)
+void add_diffusion_commands(CLI::App& app);
+// sample (sample_commands.cpp); tour_diffusion: a sample grid and the shipped model's eval numbers
+void add_sample_commands(CLI::App& app);
+std::vector<TourRow> tour_diffusion(const TourContext& ctx);
+
+// sparse-code (sparse_commands.cpp)
+void add_sparse_commands(CLI::App& app);
+std::vector<TourRow> tour_sparse(const TourContext& ctx);
+
+// rank minimize | init | ask | tell | bench (zo_commands.cpp, zo_bench.cpp)
+void add_zo_commands(CLI::App& app);
+std::vector<TourRow> tour_zo(const TourContext& ctx);
+
+void add_fed_commands(CLI::App& app);
+std::vector<TourRow> tour_fed(const TourContext& ctx);
+
+void add_recover_commands(CLI::App& app);
+std::vector<TourRow> tour_matrix(const TourContext& ctx);
+
 void add_tour_command(CLI::App& app);
 
 // Adds the --json FILE option shared by every command that writes a machine-readable result.

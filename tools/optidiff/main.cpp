@@ -7,7 +7,9 @@
 #include "optidiff/core/log.hpp"
 #include "optidiff/core/progress.hpp"
 #include "optidiff/core/threads.hpp"
+#if OPTIDIFF_WITH_TORCH
 #include "optidiff/core/torch_threads.hpp"
+#endif
 #include "tools/optidiff/commands.hpp"
 
 #ifndef OPTIDIFF_VERSION
@@ -26,7 +28,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("optidiff ") + OPTIDIFF_VERSION + " (commit " +
                                         OPTIDIFF_GIT_COMMIT + ")");
   // Global flags act as they are parsed, so they are in force before any command's callback runs.
+#if OPTIDIFF_WITH_TORCH
   install_torch_thread_hook();
+#endif
   set_num_threads(0);
   app.add_option_function<int>("--threads", [](int n) { set_num_threads(n); },
                                "Threads for Eigen and libtorch (default 0: all cores)");
@@ -38,6 +42,16 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   cli::add_data_commands(app);
+#if OPTIDIFF_WITH_DIFFUSION
+  cli::add_diffusion_commands(app);
+  cli::add_sample_commands(app);
+#endif
+#if OPTIDIFF_WITH_FED
+  cli::add_fed_commands(app);
+#endif
+  cli::add_sparse_commands(app);
+  cli::add_zo_commands(app);
+  cli::add_recover_commands(app);
   cli::add_tour_command(app);
 
   try {

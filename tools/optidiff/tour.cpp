@@ -21,6 +21,15 @@ struct Step {
 // One entry per module, in dependency order.
 constexpr Step kSteps[] = {
     {"data", tour_data},
+#if OPTIDIFF_WITH_FED
+    {"fed", tour_fed},
+#endif
+#if OPTIDIFF_WITH_DIFFUSION
+    {"diffusion", tour_diffusion},
+#endif
+    {"matrix", tour_matrix},
+    {"sparse", tour_sparse},
+    {"zo", tour_zo},
 };
 
 }  // namespace

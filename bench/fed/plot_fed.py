@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Plots `optidiff fed bench` results: test accuracy against rounds and against cumulative uplink bytes,
+one panel pair per (alpha, E) setting, mean over seeds. Usage: python3 bench/fed/plot_fed.py fed_bench.json [out.png]"""
+import json
+import sys
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else "fed_bench.json"
+    out = sys.argv[2] if len(sys.argv) > 2 else path.rsplit(".", 1)[0] + ".png"
+    runs = json.load(open(path))["runs"]
+    settings = sorted({(r["alpha"], r["local_steps"]) for r in runs})
+    fig, axes = plt.subplots(len(settings), 2, figsize=(12, 4 * len(settings)), squeeze=False)
+    for row, (alpha, e) in enumerate(settings):
+        curves = defaultdict(list)
+        for r in runs:
+            if (r["alpha"], r["local_steps"]) == (alpha, e):
+                curves[r["label"]].append(r["history"])
+        for label, histories in curves.items():
+            n = min(len(h) for h in histories)
+            rounds = [histories[0][i]["round"] for i in range(n)]
+            acc = [sum(h[i]["accuracy"] for h in histories) / len(histories) for i in range(n)]
+            up = [sum(h[i]["uplink_bytes"] for h in histories) / len(histories) / 1e6 for i in range(n)]
+            axes[row][0].plot(rounds, acc, label=label)
+            axes[row][1].plot(up, acc, label=label)
+        axes[row][0].set(xlabel="round", ylabel="test accuracy", title=f"alpha={alpha}, E={e}")
+        axes[row][1].set(xlabel="cumulative uplink (MB)", ylabel="test accuracy", xscale="symlog",
+                         title=f"alpha={alpha}, E={e}")
+        axes[row][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print("wrote", out)
+
+
+if __name__ == "__main__":
+    main()

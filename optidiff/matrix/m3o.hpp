@@ -1,0 +1,48 @@
+// optidiff/matrix/m3o.hpp: M3O, proximal gradient with a Max-Oracle over permutations (Tang, Chang,
+// Ye & Zha, "Low-rank matrix recovery with unknown correspondence", UAI 2023).
+//
+// Solves (research note section 2.1, with the official code's 1/2 on the transport term)
+//   min_X  pen(X) + (1/2)||P_Omega0(X_A - A)||^2 + sum_g min_{P_g} (1/2) <P_g, C^g(X_g)>
+// as a min-max problem: the inner minimum over permutations is relaxed to entropic transport and
+// solved exactly (Sinkhorn, the Max-Oracle); Danskin gives the gradient in X_g
+//   G_g[i,:] = sum_j pi_ij W_j o (X_g[i,:] - B_o[j,:])           (section 2.2)
+// Each outer iteration follows CD_complete.m (section 2.3): data step on A; X_g -= eta_g G_g; prox;
+// costs; Sinkhorn; gradient; adaptive step eta_g = clip((0.5 (1 - cert_g)^1.5 + 0.01)(1 - diff_g),
+// 0.01, 0.5); best-so-far by objective and certainty; eps halves after `patience` stale iterations;
+// stop after 5 * patience stale iterations or once eps < eps_min. The best plan is rounded to a
+// permutation by exact assignment (never by the row-wise argmax, which can pick a row twice).
+//   matrix::RecoveryResult r = matrix::m3o(observation, {.prox = {.kind = matrix::ProxKind::kSoft, .lambda = 0.1}});
+#pragma once
+
+#include <functional>
+
+#include "optidiff/matrix/problem.hpp"
+#include "optidiff/matrix/sinkhorn.hpp"
+#include "optidiff/matrix/svd.hpp"
+
+namespace optidiff::matrix {
+
+struct M3OStatus {
+  int iteration = 0;
+  double objective = 0, epsilon = 0, certainty = 0;  // certainty: mean_g mean_i |max_j pi_ij - 1|
+};
+
+struct M3OOptions {
+  ProxOptions prox{};                 // hard SVT at 0.55 (exp_simulate.m)
+  TemperatureSchedule temperature{};  // 0.1, halve after 100 stale iterations, floor 1e-6
+  bool relative_epsilon = false;      // true: eps is in units of the median initial cost entry
+  int max_iterations = 50000;         // max_out_iter
+  int sinkhorn_iterations = 10000;    // max_in_iter
+  double sinkhorn_tolerance = 0.01;
+  bool warm_start = true;             // Sinkhorn starts from the last potentials (the code restarts at 0)
+  double step_alpha = 1.5, step_min = 0.01, step_max = 0.5;
+  std::uint64_t seed = 0;             // random start of the shuffled blocks, randomized SVD
+  std::function<void(const M3OStatus&)> on_iteration;  // optional, called after every iteration
+};
+void validate(const M3OOptions& options);
+
+// Objective reported: pen(X) (lambda ||X||_*, (lambda^2/2) rank, or 0 for rank-k) + the data terms
+// above with the plans of the best iteration. stop_reason says which rule ended the run.
+RecoveryResult m3o(const Observation& observation, const M3OOptions& options);
+
+}  // namespace optidiff::matrix

@@ -1,0 +1,420 @@
+// optidiff fed train | bench: federated learning on Fashion-MNIST with z-SignFedAvg, FedLion and baselines.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <sstream>
+
+#include "optidiff/core/error.hpp"
+#include "optidiff/core/json.hpp"
+#include "optidiff/core/log.hpp"
+#include "optidiff/core/progress.hpp"
+#include "optidiff/core/table.hpp"
+#include "optidiff/core/timing.hpp"
+#include "optidiff/fed/noise.hpp"
+#include "optidiff/fed/train.hpp"
+#include "tools/optidiff/commands.hpp"
+
+#ifdef OPTIDIFF_HAVE_MPI
+#include <mpi.h>
+
+#include "optidiff/fed/mpi_runner.hpp"
+#endif
+
+namespace optidiff::cli {
+namespace {
+
+// Strategy flags: only those the user gives override the strategy's defaults (fed::default_options).
+struct StrategyFlags {
+  fed::StrategyOptions given;
+  std::string z = "1";
+  bool no_debias = false, majority_vote = false;
+  std::vector<std::pair<CLI::Option*, std::function<void(fed::StrategyOptions&)>>> setters;
+};
+
+void add_strategy_flags(CLI::App* cmd, StrategyFlags& f) {
+  auto add = [&](const char* flag, double fed::StrategyOptions::*field, const char* help) {
+    auto* opt = cmd->add_option(flag, f.given.*field, help);
+    f.setters.emplace_back(opt, [&f, field](fed::StrategyOptions& o) { o.*field = f.given.*field; });
+  };
+  add("--lr", &fed::StrategyOptions::lr, "Client learning rate (default per strategy: 0.05; fedlion, fafed 1e-3; fedda 0.1)");
+  add("--momentum", &fed::StrategyOptions::momentum, "Local SGD momentum; FedDA's beta (default 0; fedda 0.9)");
+  add("--server-lr", &fed::StrategyOptions::server_lr,
+      "Server learning rate eta (default 1; signsgd, sto-signsgd 1e-3; fedadam/yogi/ams 1e-2)");
+  add("--server-momentum", &fed::StrategyOptions::server_momentum, "Server heavy-ball beta_s, fedavg and zsignfedavg (default 0)");
+  add("--sigma", &fed::StrategyOptions::sigma, "zsignfedavg noise scale, >= 0 (default 0.01)");
+  add("--beta1", &fed::StrategyOptions::beta1, "Lion/Adam/FedOpt beta1 in [0,1) (default 0.9)");
+  add("--beta2", &fed::StrategyOptions::beta2, "Lion/Adam/FedOpt beta2 in [0,1) (default 0.99; fedlion 0.9; fafed 0.999)");
+  add("--weight-decay", &fed::StrategyOptions::weight_decay, "Lion/AdamW decoupled weight decay (default 0)");
+  add("--eps", &fed::StrategyOptions::eps, "AdamW epsilon, fafed (default 1e-6)");
+  add("--tau", &fed::StrategyOptions::tau, "FedOpt adaptivity tau (default 1e-3)");
+  auto* z = cmd->add_option("--z", f.z, "zsignfedavg noise family: 1 (Gaussian), 2, 3, ... or inf (uniform) (default 1)");
+  f.setters.emplace_back(z, [&f](fed::StrategyOptions& o) { o.z = fed::parse_z(f.z); });
+  auto* nd = cmd->add_flag("--no-debias", f.no_debias, "zsignfedavg: server scale kappa = 1 (author code) instead of sigma/eta_z");
+  f.setters.emplace_back(nd, [](fed::StrategyOptions& o) { o.debias = false; });
+  auto* mv = cmd->add_flag("--majority-vote", f.majority_vote, "zsignfedavg: server takes sign(sum of signs)");
+  f.setters.emplace_back(mv, [](fed::StrategyOptions& o) { o.majority_vote = true; });
+}
+
+fed::StrategyOptions resolve(const std::string& strategy, int local_steps, const StrategyFlags& f) {
+  auto o = fed::default_options(strategy);
+  o.local_steps = local_steps;
+  for (const auto& [opt, set] : f.setters)
+    if (opt->count() > 0) set(o);
+  fed::validate(strategy, o);
+  return o;
+}
+
+struct TrainArgs {
+  std::string strategy = "fedavg", partition = "iid", model = "cnn", data_dir, json, checkpoint, runner = "sim";
+  int clients = 100, per_round = 10, local_steps = 5, rounds = 50, eval_every = 10, batch = 32;
+  int train_samples = 0, test_samples = 0;
+  double alpha = 1.0, dropout = 0, timeout = 60;
+  std::uint64_t seed = 0;
+  bool resume = false;
+  StrategyFlags flags;
+};
+
+void add_run_flags(CLI::App* cmd, TrainArgs& a) {
+  cmd->add_option("--clients", a.clients, "Number of clients N")->capture_default_str();
+  cmd->add_option("--per-round", a.per_round, "Clients sampled per round n (1 <= n <= N)")->capture_default_str();
+  cmd->add_option("--local-steps", a.local_steps, "Local steps E per round")->capture_default_str();
+  cmd->add_option("--batch", a.batch, "Client minibatch size (drawn with replacement)")->capture_default_str();
+  cmd->add_option("--partition", a.partition, "iid, shards, dirichlet (per class) or dirichlet-columns (authors')")
+      ->capture_default_str();
+  cmd->add_option("--alpha", a.alpha, "Dirichlet concentration")->capture_default_str();
+  cmd->add_option("--model", a.model, "cnn (26,010 parameters) or resnet20 (GroupNorm, 269,434)")->capture_default_str();
+  cmd->add_option("--train-samples", a.train_samples, "Use the first n training images (0 = all)")->capture_default_str();
+  cmd->add_option("--test-samples", a.test_samples, "Evaluate on the first n test images (0 = all)")->capture_default_str();
+  cmd->add_option("--dropout", a.dropout, "Fraction of sampled clients that fail each round, in [0, 1)")
+      ->capture_default_str();
+  cmd->add_option("--eval-every", a.eval_every, "Evaluate every R rounds (and after the last)")->capture_default_str();
+  cmd->add_option("--seed", a.seed, "Random seed (partition, model, sampling, minibatches, noise)")->capture_default_str();
+  add_data_dir_option(cmd, a.data_dir);
+}
+
+fed::TrainConfig make_config(const TrainArgs& a) {
+  fed::TrainConfig c;
+  c.strategy = a.strategy;
+  c.options = resolve(a.strategy, a.local_steps, a.flags);
+  c.task = {.model = fed::parse_model(a.model),
+            .clients = a.clients,
+            .partition = fed::parse_partition(a.partition),
+            .alpha = a.alpha,
+            .batch = a.batch,
+            .train_samples = a.train_samples,
+            .test_samples = a.test_samples,
+            .seed = a.seed,
+            .data_dir = a.data_dir};
+  if (a.per_round < 1 || a.per_round > a.clients)
+    throw_invalid("--per-round is " + std::to_string(a.per_round) + "; expected 1 <= per-round <= --clients (" +
+                  std::to_string(a.clients) + ")");
+  c.federation = {.per_round = a.per_round, .rounds = a.rounds, .eval_every = a.eval_every, .dropout = a.dropout,
+                  .seed = a.seed};
+  c.checkpoint_dir = a.checkpoint;
+  c.resume = a.resume;
+  return c;
+}
+
+std::string megabytes(double bytes) { return format_double(bytes / 1e6, 4) + " MB"; }
+
+void print_history(const fed::TrainResult& r, const std::string& title) {
+  Table t({"round", "test acc", "test loss", "train loss", "uplink", "downlink", "seconds"}, title);
+  for (const auto& p : r.history)
+    t.add_row({std::to_string(p.round), format_fixed(p.accuracy, 4), format_fixed(p.loss, 4),
+               format_fixed(p.train_loss, 4), megabytes(double(p.uplink_bytes)), megabytes(double(p.downlink_bytes)),
+               format_fixed(p.seconds, 1)});
+  t.print(std::cout);
+}
+
+void report(const TrainArgs& a, const fed::TrainConfig& c, const fed::TrainResult& r) {
+  std::cout << "settings: " << r.config.at("options").dump() << "\n";
+  std::cout << "per client and round: uplink " << r.uplink_bytes_per_client << " bytes, downlink "
+            << r.downlink_bytes_per_client << " bytes (" << r.num_parameters << " parameters)\n";
+  print_history(r, "\n" + c.strategy + " on Fashion-MNIST");
+  std::cout << "final test accuracy " << format_fixed(r.test_accuracy, 4) << " after round "
+            << (r.history.empty() ? 0 : r.history.back().round) << "\n";
+  if (!a.json.empty()) write_json_file(a.json, fed::to_json(r));
+}
+
+// --runner mpi: every rank builds the same task; rank 0 serves and reports, the others run clients.
+void run_train_mpi(const TrainArgs& a, const fed::TrainConfig& c) {
+#ifdef OPTIDIFF_HAVE_MPI
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (!initialised) MPI_Init(nullptr, nullptr);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (rank != 0) {
+    set_quiet(true);
+    Progress::set_mode(Progress::Mode::kSilent);
+  }
+  try {
+    auto task = fed::make_fashion_task(c.task);
+    if (rank == 0)
+      std::cout << "optidiff fed train --runner mpi: " << c.strategy << ", rank 0 serves " << size - 1
+                << " client rank(s), timeout " << format_double(a.timeout, 3) << " s\n";
+    Progress bar("fed train " + c.strategy, a.rounds);
+    const auto r = fed::train_mpi(c, *task, {.timeout_seconds = a.timeout}, [&](const fed::RoundStats& s) {
+      bar.update(s.round, std::to_string(s.replies) + " replies");
+    });
+    bar.finish();
+    if (r) report(a, c, *r);
+  } catch (...) {
+    MPI_Finalize();
+    throw;
+  }
+  MPI_Finalize();
+#else
+  (void)a;
+  (void)c;
+  throw_invalid("--runner mpi: this optidiff was built without Open MPI (install libopenmpi-dev and rebuild)");
+#endif
+}
+
+void run_train(const TrainArgs& a) {
+  const auto c = make_config(a);
+  if (a.runner == "mpi") return run_train_mpi(a, c);
+  if (a.runner != "sim") throw_invalid("--runner is \"" + a.runner + "\"; expected sim or mpi");
+  auto task = fed::make_fashion_task(c.task);
+  std::cout << "optidiff fed train: " << c.strategy << ", " << a.clients << " clients, " << a.per_round
+            << " per round, E = " << a.local_steps << ", " << a.partition << " (alpha " << format_double(a.alpha, 3)
+            << "), " << a.model << ", seed " << a.seed << "\n";
+  Progress bar("fed train " + c.strategy, a.rounds);
+  auto r = fed::train(c, *task, [&](const fed::RoundStats& s) {
+    bar.update(s.round, std::to_string(s.replies) + " replies, train loss " + format_fixed(s.train_loss, 3));
+  });
+  bar.finish();
+  report(a, c, r);
+}
+
+// ---- benchmark -------------------------------------------------------------------------------------
+
+struct BenchArgs {
+  bool quick = false;
+  int rounds = 500, seeds = 3, clients = 100, per_round = 10, eval_every = 10, test_samples = 0, train_samples = 0;
+  std::vector<double> alphas = {0.1, 1.0};
+  std::vector<int> local_steps = {1, 5};
+  std::vector<std::string> strategies;
+  std::string json = "fed_bench.json", data_dir;
+  std::uint64_t seed = 0;
+};
+
+// Tuned settings of the benchmark (a small grid on Fashion-MNIST, CNN, E = 5, alpha = 1; docs/federated.md).
+struct BenchEntry {
+  std::string label, strategy;
+  std::function<void(fed::StrategyOptions&)> tune;
+};
+std::vector<BenchEntry> bench_entries() {
+  return {
+      {"fedavg", "fedavg", [](auto& o) { o.lr = 0.05; }},
+      {"zsignfedavg z=1", "zsignfedavg", [](auto& o) { o.z = 1, o.sigma = 0.01, o.lr = 0.05; }},
+      {"zsignfedavg z=inf", "zsignfedavg", [](auto& o) { o.z = fed::kZInfinity, o.sigma = 0.01, o.lr = 0.05; }},
+      {"signsgd", "signsgd", [](auto& o) { o.server_lr = 1e-3, o.lr = 0.05; }},
+      {"ef-signsgd", "ef-signsgd", [](auto& o) { o.lr = 0.05; }},
+      {"sto-signsgd", "sto-signsgd", [](auto& o) { o.server_lr = 1e-3, o.lr = 0.05; }},
+      {"fedlion", "fedlion", [](auto& o) { o.lr = 1e-3; }},
+      {"fedadam", "fedadam", [](auto& o) { o.lr = 0.05, o.server_lr = 1e-2; }},
+      {"fedyogi", "fedyogi", [](auto& o) { o.lr = 0.05, o.server_lr = 1e-2; }},
+      {"fedams", "fedams", [](auto& o) { o.lr = 0.05, o.server_lr = 1e-2; }},
+      {"fafed", "fafed", [](auto& o) { o.lr = 1e-3; }},
+      {"fedda", "fedda", [](auto& o) { o.lr = 0.1; }},
+  };
+}
+
+// First history point at or above target: {round, cumulative uplink bytes}; {-1, 0} if never.
+std::pair<int, std::uint64_t> to_target(const std::vector<fed::HistoryPoint>& h, double target) {
+  for (const auto& p : h)
+    if (p.accuracy >= target) return {p.round, p.uplink_bytes};
+  return {-1, 0};
+}
+
+// Plain centralised minibatch SGD on the same model and batch: steps per second (the simulation's peer).
+double centralised_steps_per_second(fed::Task& task, int steps, std::uint64_t seed) {
+  auto& objective = task.client(0);
+  std::vector<float> x = task.initial_model(), g(x.size());
+  Rng rng(seed);
+  Stopwatch sw;
+  for (int s = 0; s < steps; ++s) {
+    objective.gradient(x, g, rng);
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= 0.05f * g[j];
+  }
+  return steps / sw.seconds();
+}
+
+void run_bench(const BenchArgs& in) {
+  BenchArgs a = in;
+  if (a.quick) a.rounds = 40, a.seeds = 1, a.alphas = {1.0}, a.local_steps = {5}, a.eval_every = 10, a.test_samples = 2000;
+  auto entries = bench_entries();
+  if (!a.strategies.empty()) {
+    std::erase_if(entries, [&](const BenchEntry& e) {
+      return std::find(a.strategies.begin(), a.strategies.end(), e.label) == a.strategies.end() &&
+             std::find(a.strategies.begin(), a.strategies.end(), e.strategy) == a.strategies.end();
+    });
+    if (entries.empty()) throw_invalid("--strategies matched none of the benchmark's entries");
+  }
+  Json runs = Json::array();
+  Table summary({"alpha", "E", "strategy", "final acc", "best acc", "uplink/client/round", "uplink total", "steps/s"},
+                "\nFashion-MNIST, CNN, " + std::to_string(a.clients) + " clients, " + std::to_string(a.per_round) +
+                    " per round, " + std::to_string(a.rounds) + " rounds, dirichlet-columns, mean of " +
+                    std::to_string(a.seeds) + " seed(s)");
+  Table target_table({"alpha", "E", "target", "strategy", "rounds to target", "uplink to target"},
+                     "\nRounds and uplink bytes to the target accuracy (0.95 x the best final accuracy of the setting)");
+  Stopwatch total;
+  double fed_steps = 0, fed_seconds = 0;
+  for (double alpha : a.alphas) {
+    for (int e : a.local_steps) {
+      std::map<std::string, std::vector<fed::TrainResult>> results;
+      for (int seed = 0; seed < a.seeds; ++seed) {
+        fed::FashionTaskOptions t{.model = fed::ModelKind::kCnn, .clients = a.clients,
+                                  .partition = fed::PartitionKind::kDirichletColumns, .alpha = alpha,
+                                  .train_samples = a.train_samples, .test_samples = a.test_samples,
+                                  .seed = a.seed + std::uint64_t(seed), .data_dir = a.data_dir};
+        auto task = fed::make_fashion_task(t);
+        for (const auto& entry : entries) {
+          fed::TrainConfig c;
+          c.strategy = entry.strategy;
+          c.options = fed::default_options(entry.strategy);
+          c.options.local_steps = e;
+          entry.tune(c.options);
+          c.task = t;
+          c.federation = {.per_round = a.per_round, .rounds = a.rounds, .eval_every = a.eval_every,
+                          .seed = a.seed + std::uint64_t(seed)};
+          Progress bar("bench " + entry.label + " alpha " + format_double(alpha, 2) + " E " + std::to_string(e),
+                       a.rounds);
+          auto r = fed::train(c, *task, [&](const fed::RoundStats& s) { bar.update(s.round); });
+          bar.finish("acc " + format_fixed(r.test_accuracy, 4));
+          fed_steps += r.client_steps;
+          fed_seconds += r.train_seconds;
+          Json j = fed::to_json(r);
+          j["label"] = entry.label;
+          j["alpha"] = alpha;
+          j["local_steps"] = e;
+          j["seed"] = a.seed + std::uint64_t(seed);
+          runs.push_back(j);
+          results[entry.label].push_back(std::move(r));
+        }
+      }
+      double best = 0;
+      for (const auto& [label, rs] : results) {
+        double mean = 0;
+        for (const auto& r : rs) mean += r.test_accuracy / double(rs.size());
+        best = std::max(best, mean);
+      }
+      const double target = std::floor(0.95 * best * 100) / 100;
+      for (const auto& entry : entries) {
+        const auto& rs = results[entry.label];
+        double final_acc = 0, best_acc = 0, up = 0, rounds_sum = 0, bytes_sum = 0, sps = 0;
+        int reached = 0;
+        for (const auto& r : rs) {
+          final_acc += r.test_accuracy / double(rs.size());
+          double b = 0;
+          for (const auto& p : r.history) b = std::max(b, p.accuracy);
+          best_acc += b / double(rs.size());
+          up += double(r.uplink_bytes) / double(rs.size());
+          sps += (r.train_seconds > 0 ? r.client_steps / r.train_seconds : 0) / double(rs.size());
+          const auto [round, bytes] = to_target(r.history, target);
+          if (round >= 0) ++reached, rounds_sum += round, bytes_sum += double(bytes);
+        }
+        summary.add_row({format_double(alpha, 2), std::to_string(e), entry.label, format_fixed(final_acc, 4),
+                         format_fixed(best_acc, 4), std::to_string(rs.front().uplink_bytes_per_client) + " B",
+                         megabytes(up), format_fixed(sps, 0)});
+        target_table.add_row({format_double(alpha, 2), std::to_string(e), format_fixed(target, 2), entry.label,
+                              reached ? format_fixed(rounds_sum / reached, 0) + (reached < int(rs.size()) ? "*" : "")
+                                      : "not reached",
+                              reached ? megabytes(bytes_sum / reached) : "-"});
+      }
+    }
+  }
+  // The simulation's overhead: its client steps per second against plain centralised SGD.
+  fed::FashionTaskOptions t{.clients = 1, .train_samples = a.train_samples, .test_samples = 100, .seed = a.seed,
+                            .data_dir = a.data_dir};
+  auto central_task = fed::make_fashion_task(t);
+  const double central = centralised_steps_per_second(*central_task, 500, a.seed);
+  const double simulated = fed_seconds > 0 ? fed_steps / fed_seconds : 0;
+  summary.print(std::cout);
+  target_table.print(std::cout);
+  std::cout << "\nsimulated client steps/s " << format_fixed(simulated, 0) << " vs centralised SGD steps/s "
+            << format_fixed(central, 0) << " (ratio " << format_fixed(simulated / central, 3) << "); total "
+            << format_fixed(total.seconds(), 0) << " s\n";
+  write_json_file(a.json, Json{{"runs", runs},
+                               {"rounds", a.rounds},
+                               {"seeds", a.seeds},
+                               {"alphas", a.alphas},
+                               {"local_steps", a.local_steps},
+                               {"simulated_client_steps_per_second", simulated},
+                               {"centralised_steps_per_second", central},
+                               {"seconds", total.seconds()}});
+  std::cout << "wrote " << a.json << " (plot: python3 bench/fed/plot_fed.py " << a.json << ")\n";
+}
+
+}  // namespace
+
+void add_fed_commands(CLI::App& app) {
+  auto* fed = app.add_subcommand("fed", "Federated learning: z-SignFedAvg, FedLion and baselines on Fashion-MNIST");
+  fed->require_subcommand(1);
+
+  auto a = std::make_shared<TrainArgs>();
+  auto* train = fed->add_subcommand("train", "Train a model across simulated clients and report accuracy and traffic");
+  std::string names;
+  for (const auto& n : fed::strategy_names()) names += (names.empty() ? "" : ", ") + n;
+  train->add_option("--strategy", a->strategy, names)->capture_default_str();
+  train->add_option("--rounds", a->rounds, "Rounds to run (a resumed run continues up to this round)")
+      ->capture_default_str();
+  add_run_flags(train, *a);
+  add_strategy_flags(train, a->flags);
+  train->add_option("--checkpoint", a->checkpoint, "Directory for federation.ckpt (written at every evaluation)");
+  train->add_flag("--resume", a->resume, "Continue the run in --checkpoint");
+  train->add_option("--runner", a->runner, "sim (in-process simulation) or mpi (under mpirun: rank 0 serves)")
+      ->capture_default_str();
+  train->add_option("--timeout", a->timeout, "--runner mpi: seconds a client rank may take per round")
+      ->capture_default_str();
+  add_json_option(train, a->json);
+  train->callback([a] { run_train(*a); });
+
+  auto b = std::make_shared<BenchArgs>();
+  auto* bench = fed->add_subcommand("bench", "Compare every strategy: accuracy against rounds and uplink bytes");
+  bench->add_flag("--quick", b->quick, "Minutes: alpha 1, E 5, 40 rounds, one seed, 2,000 test images");
+  bench->add_option("--rounds", b->rounds, "Rounds per run")->capture_default_str();
+  bench->add_option("--seeds", b->seeds, "Seeds per setting")->capture_default_str();
+  bench->add_option("--alphas", b->alphas, "Dirichlet alphas (column-normalised)")->delimiter(',')->capture_default_str();
+  bench->add_option("--local-steps", b->local_steps, "Values of E")->delimiter(',')->capture_default_str();
+  bench->add_option("--strategies", b->strategies, "Only these entries (labels or strategy names)")->delimiter(',');
+  bench->add_option("--clients", b->clients, "Clients")->capture_default_str();
+  bench->add_option("--per-round", b->per_round, "Clients per round")->capture_default_str();
+  bench->add_option("--eval-every", b->eval_every, "Evaluate every R rounds")->capture_default_str();
+  bench->add_option("--test-samples", b->test_samples, "Test images (0 = all)")->capture_default_str();
+  bench->add_option("--train-samples", b->train_samples, "Training images (0 = all)")->capture_default_str();
+  bench->add_option("--seed", b->seed, "First seed")->capture_default_str();
+  bench->add_option("--json", b->json, "Result file")->capture_default_str();
+  add_data_dir_option(bench, b->data_dir);
+  bench->callback([b] { run_bench(*b); });
+}
+
+std::vector<TourRow> tour_fed(const TourContext& ctx) {
+  std::vector<TourRow> rows;
+  fed::FashionTaskOptions t{.model = fed::ModelKind::kCnn, .clients = 20,
+                            .partition = fed::PartitionKind::kDirichletColumns, .alpha = 1.0, .train_samples = 6000,
+                            .test_samples = 2000, .seed = ctx.seed, .data_dir = ctx.data_dir};
+  auto task = fed::make_fashion_task(t);
+  for (const std::string name : {"fedavg", "zsignfedavg"}) {
+    Stopwatch sw;
+    fed::TrainConfig c;
+    c.strategy = name;
+    c.options = fed::default_options(name);
+    c.options.local_steps = 5;
+    c.task = t;
+    c.federation = {.per_round = 5, .rounds = 30, .eval_every = 30, .seed = ctx.seed};
+    const auto r = fed::train(c, *task);
+    write_json_file((std::filesystem::path(ctx.out_dir) / ("fed_" + name + ".json")).string(), fed::to_json(r));
+    rows.push_back({"fed", name + ": 20 clients, 5/round, E=5, 30 rounds (CNN)",
+                    "test acc " + format_fixed(r.test_accuracy, 3) + ", uplink " +
+                        std::to_string(r.uplink_bytes_per_client) + " B/client/round",
+                    sw.seconds()});
+  }
+  return rows;
+}
+
+}  // namespace optidiff::cli
