@@ -256,9 +256,11 @@ TEST(Train, ResumeAfterAStopContinuesBitExactly) {
   // Weights and EMA after 11 resumed steps equal the straight run's bit for bit, which also needs the
   // AdamW moments to have been restored exactly. The optimizer entry itself is torch's serialized archive,
   // whose bytes are not canonical, so it is not compared byte-wise.
-  for (std::size_t i = 0; i < a.tensors.size(); ++i)
-    if (a.tensors[i].first != "optimizer")
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    if (a.tensors[i].first != "optimizer") {
       EXPECT_TRUE(torch::equal(a.tensors[i].second, b.tensors[i].second)) << a.tensors[i].first;
+    }
+  }
 }
 
 TEST(Train, ResumingWithAnotherConfigOrSeedIsRefused) {

@@ -36,8 +36,9 @@ CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::s
   std::string cmd;
   for (const auto& e : env) cmd += e + " ";
   cmd += quote(OPTIDIFF_BIN);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " >" + quote(tmp.file("out")) + " 2>" + quote(tmp.file("err")) + " </dev/null";
+  for (const auto& a : args) cmd.append(1, ' ').append(quote(a));
+  // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string.
+  cmd.append(" >").append(quote(tmp.file("out"))).append(" 2>").append(quote(tmp.file("err"))).append(" </dev/null");
   const int status = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);

@@ -269,9 +269,17 @@ std::vector<TourRow> tour_diffusion(const TourContext& ctx) {
     if (std::filesystem::exists(manifest)) {
       const Json j = read_json_file(manifest);
       std::string measured;
-      if (j.contains("eval") && j["eval"].is_object())
-        for (const auto& [key, value] : j["eval"].items())
-          if (value.is_number()) measured += (measured.empty() ? "" : ", ") + key + " " + format_double(value.get<double>(), 4);
+      // manifest "eval": {n, steps, floor_train_vs_test_frechet, results: [{cfg, class_accuracy, frechet_distance}]}
+      if (j.contains("eval") && j["eval"].contains("results") && j["eval"]["results"].is_array())
+        for (const auto& r : j["eval"]["results"]) {
+          if (!r.contains("cfg") || !r.contains("class_accuracy") || !r.contains("frechet_distance")) continue;
+          measured += measured.empty() ? "" : "; ";
+          measured += "w " + format_double(r["cfg"].get<double>(), 3) + ": accuracy " +
+                      format_fixed(r["class_accuracy"].get<double>(), 3) + ", Frechet " +
+                      format_fixed(r["frechet_distance"].get<double>(), 1);
+        }
+      if (!measured.empty() && j["eval"].contains("floor_train_vs_test_frechet"))
+        measured += " (floor " + format_fixed(j["eval"]["floor_train_vs_test_frechet"].get<double>(), 1) + ")";
       rows.push_back({"diffusion", "eval numbers from " + manifest, measured.empty() ? "(none recorded)" : measured, 0.0});
     }
     return rows;
