@@ -10,14 +10,8 @@
 
 namespace optidiff {
 namespace {
+using testing::expect_cli_error;
 using testing::run_cli;
-
-// One clear line on stderr that starts with "optidiff: error:" and contains `fragment`.
-void expect_error(const testing::CliResult& r, int code, const std::string& fragment) {
-  EXPECT_EQ(r.exit_code, code) << r.err;
-  EXPECT_EQ(r.err.rfind("optidiff: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
-}
 
 TEST(Cli, VersionAndHelp) {
   auto v = run_cli({"--version"});
@@ -30,15 +24,15 @@ TEST(Cli, VersionAndHelp) {
 }
 
 TEST(Cli, UsageErrorsExitTwo) {
-  expect_error(run_cli({"frobnicate"}), 2, "frobnicate");
-  expect_error(run_cli({"data", "info", "--no-such-flag"}), 2, "--no-such-flag");
-  expect_error(run_cli({"data", "partition", "--clients", "many"}), 2, "many");
-  expect_error(run_cli({}), 2, "subcommand");
+  expect_cli_error(run_cli({"frobnicate"}), 2, "frobnicate");
+  expect_cli_error(run_cli({"data", "info", "--no-such-flag"}), 2, "--no-such-flag");
+  expect_cli_error(run_cli({"data", "partition", "--clients", "many"}), 2, "many");
+  expect_cli_error(run_cli({}), 2, "subcommand");
 }
 
 TEST(Cli, MissingDataDirectory) {
-  expect_error(run_cli({"data", "info", "--data-dir", "/no/such/dir"}), 1, "/no/such/dir");
-  expect_error(run_cli({"data", "info"}, {"OPTIDIFF_DATA=/also/missing"}), 1, "/also/missing");
+  expect_cli_error(run_cli({"data", "info", "--data-dir", "/no/such/dir"}), 1, "/no/such/dir");
+  expect_cli_error(run_cli({"data", "info"}, {"OPTIDIFF_DATA=/also/missing"}), 1, "/also/missing");
 }
 
 TEST(Cli, CorruptDataFiles) {
@@ -49,8 +43,8 @@ TEST(Cli, CorruptDataFiles) {
     std::ofstream(dir.file("train-images-idx3-ubyte.gz"), std::ios::binary) << std::string("\x1f\x8b\x08\0\0\0", 6);
     std::ofstream(dir.file("train-labels-idx1-ubyte.gz"), std::ios::binary) << std::string("\x1f\x8b\x08\0\0\0", 6);
   }
-  expect_error(run_cli({"data", "grid", "--data-dir", dir.path(), "--out", dir.file("g.png")}), 1, "magic");
-  expect_error(run_cli({"data", "partition", "--data-dir", dir.path()}), 1, "gzip");
+  expect_cli_error(run_cli({"data", "grid", "--data-dir", dir.path(), "--out", dir.file("g.png")}), 1, "magic");
+  expect_cli_error(run_cli({"data", "partition", "--data-dir", dir.path()}), 1, "gzip");
 }
 
 class CliWithData : public ::testing::Test {
@@ -80,8 +74,8 @@ TEST_F(CliWithData, GridWritesALabelledPng) {
   const Image img = read_png(dir.file("g.png"));
   EXPECT_GE(img.width, 4 * 56);
   EXPECT_GE(img.height, 3 * 56);
-  expect_error(run_cli({"data", "grid", "--n", "0", "--out", dir.file("h.png")}), 1, "--n");
-  expect_error(run_cli({"data", "grid", "--split", "dev", "--out", dir.file("h.png")}), 1, "dev");
+  expect_cli_error(run_cli({"data", "grid", "--n", "0", "--out", dir.file("h.png")}), 1, "--n");
+  expect_cli_error(run_cli({"data", "grid", "--split", "dev", "--out", dir.file("h.png")}), 1, "dev");
 }
 
 TEST_F(CliWithData, PartitionJsonAndBadValues) {
@@ -95,9 +89,9 @@ TEST_F(CliWithData, PartitionJsonAndBadValues) {
   for (auto n : j["samples_per_client"]) total += n.get<std::size_t>();
   EXPECT_EQ(total, 60000u);
   EXPECT_GT(j["mean_tv_distance"].get<double>(), 0.2);
-  expect_error(run_cli({"data", "partition", "--clients", "0"}), 1, "--clients");
-  expect_error(run_cli({"data", "partition", "--scheme", "dirichlet", "--alpha", "-1"}), 1, "--alpha");
-  expect_error(run_cli({"data", "partition", "--scheme", "zipf"}), 1, "zipf");
+  expect_cli_error(run_cli({"data", "partition", "--clients", "0"}), 1, "--clients");
+  expect_cli_error(run_cli({"data", "partition", "--scheme", "dirichlet", "--alpha", "-1"}), 1, "--alpha");
+  expect_cli_error(run_cli({"data", "partition", "--scheme", "zipf"}), 1, "zipf");
 }
 
 }  // namespace

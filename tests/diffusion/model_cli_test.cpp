@@ -10,13 +10,8 @@
 
 namespace optidiff {
 namespace {
+using testing::expect_cli_error;
 using testing::run_cli;
-
-void expect_error(const testing::CliResult& r, int code, const std::string& fragment) {
-  EXPECT_EQ(r.exit_code, code) << r.err;
-  EXPECT_EQ(r.err.rfind("optidiff: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
-}
 
 void expect_keys(const Json& j, const std::vector<std::string>& keys) {
   for (const auto& k : keys) EXPECT_TRUE(j.contains(k)) << "missing key " << k << " in " << j.dump();
@@ -49,33 +44,33 @@ TEST(DiffusionCli, TrainWritesCheckpointsResumesAndPinsJsonKeys) {
   // the same directory with another config is refused, naming both
   args = tiny_train(dir.file("run"), 6);
   args[6] = "small";
-  expect_error(run_cli(args), 1, "was made with config");
+  expect_cli_error(run_cli(args), 1, "was made with config");
 }
 
 TEST(DiffusionCli, BadTrainArgumentsAreRejected) {
   testing::TempDir dir;
   auto args = tiny_train(dir.file("x"), 3);
   args[6] = "huge";
-  expect_error(run_cli(args), 1, "tiny, small, base");
+  expect_cli_error(run_cli(args), 1, "tiny, small, base");
   args = tiny_train(dir.file("x"), 0);
-  expect_error(run_cli(args), 1, "training budget");
+  expect_cli_error(run_cli(args), 1, "training budget");
   args = tiny_train(dir.file("x"), 3);
   args.insert(args.end(), {"--objective", "score"});
-  expect_error(run_cli(args), 1, "expected flow or eps");
+  expect_cli_error(run_cli(args), 1, "expected flow or eps");
 }
 
 TEST(DiffusionCli, EvalRejectsBadModelsAndArguments) {
   testing::TempDir dir;
   std::ofstream(dir.file("junk.ckpt")) << "not a model";
-  expect_error(run_cli({"diffusion", "eval", "--model", dir.file("junk.ckpt"), "--n", "10"}), 1,
+  expect_cli_error(run_cli({"diffusion", "eval", "--model", dir.file("junk.ckpt"), "--n", "10"}), 1,
                "not an optidiff checkpoint");
-  expect_error(run_cli({"diffusion", "eval", "--model", dir.file("none.ckpt"), "--n", "10"}), 1, "does not exist");
-  expect_error(run_cli({"diffusion", "eval", "--cfg", "1,nan"}), 1, "--cfg is nan");
-  expect_error(run_cli({"diffusion", "eval", "--cfg", "-2"}), 1, "--cfg is -2");
-  expect_error(run_cli({"diffusion", "eval", "--cfg", "1,x"}), 1, "comma-separated");
-  expect_error(run_cli({"diffusion", "eval", "--steps", "0"}), 1, "--steps is 0");
-  expect_error(run_cli({"diffusion", "eval", "--n", "3"}), 1, "--n is 3");
-  expect_error(run_cli({"classifier", "train", "--epochs", "0"}), 1, "--epochs is 0");
+  expect_cli_error(run_cli({"diffusion", "eval", "--model", dir.file("none.ckpt"), "--n", "10"}), 1, "does not exist");
+  expect_cli_error(run_cli({"diffusion", "eval", "--cfg", "1,nan"}), 1, "--cfg is nan");
+  expect_cli_error(run_cli({"diffusion", "eval", "--cfg", "-2"}), 1, "--cfg is -2");
+  expect_cli_error(run_cli({"diffusion", "eval", "--cfg", "1,x"}), 1, "comma-separated");
+  expect_cli_error(run_cli({"diffusion", "eval", "--steps", "0"}), 1, "--steps is 0");
+  expect_cli_error(run_cli({"diffusion", "eval", "--n", "3"}), 1, "--n is 3");
+  expect_cli_error(run_cli({"classifier", "train", "--epochs", "0"}), 1, "--epochs is 0");
 }
 
 TEST(DiffusionCli, EvalOfATinyModelPinsJsonKeys) {

@@ -14,6 +14,10 @@ struct CliResult {
 // captures stdout and stderr. `env` lines ("NAME=value") are set for the child only.
 CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 
+// Expects exit status `code` and one error line on stderr that starts with "optidiff: error: " and
+// contains `fragment` (the CLI's error contract).
+void expect_cli_error(const CliResult& r, int code, const std::string& fragment);
+
 // A fresh directory under the system temp dir, removed when the object dies.
 class TempDir {
  public:

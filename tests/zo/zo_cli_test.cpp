@@ -13,13 +13,8 @@
 
 namespace optidiff {
 namespace {
+using testing::expect_cli_error;
 using testing::run_cli;
-
-void expect_error(const testing::CliResult& r, int code, const std::string& fragment) {
-  EXPECT_EQ(r.exit_code, code) << r.err;
-  EXPECT_EQ(r.err.rfind("optidiff: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
-}
 
 TEST(RankCli, MinimizeJsonKeys) {
   testing::TempDir dir;
@@ -56,11 +51,11 @@ TEST(RankCli, MinimizeIsReproducibleAndNoisy) {
 }
 
 TEST(RankCli, MinimizeBadInput) {
-  expect_error(run_cli({"rank", "minimize", "--m", "8", "--k", "9"}), 1, "--k is 9; expected 1 <= k <= --m (8)");
-  expect_error(run_cli({"rank", "minimize", "--function", "f99"}), 1, "--function is \"f99\"");
-  expect_error(run_cli({"rank", "minimize", "--noise", "gauss"}), 1, "--noise is \"gauss\"");
-  expect_error(run_cli({"rank", "minimize", "--method", "adam"}), 1, "--method is \"adam\"");
-  expect_error(run_cli({"rank", "minimize", "--schedule", "cosine"}), 1, "--schedule is \"cosine\"");
+  expect_cli_error(run_cli({"rank", "minimize", "--m", "8", "--k", "9"}), 1, "--k is 9; expected 1 <= k <= --m (8)");
+  expect_cli_error(run_cli({"rank", "minimize", "--function", "f99"}), 1, "--function is \"f99\"");
+  expect_cli_error(run_cli({"rank", "minimize", "--noise", "gauss"}), 1, "--noise is \"gauss\"");
+  expect_cli_error(run_cli({"rank", "minimize", "--method", "adam"}), 1, "--method is \"adam\"");
+  expect_cli_error(run_cli({"rank", "minimize", "--schedule", "cosine"}), 1, "--schedule is \"cosine\"");
 }
 
 std::string slurp(const std::string& path) {
@@ -123,31 +118,31 @@ TEST(RankCli, FileBasedLoopBadInputLeavesTheStateUnchanged) {
   testing::TempDir dir;
   const std::string state = dir.file("s.json");
   ASSERT_EQ(run_cli({"rank", "init", "--dim", "2", "--m", "4", "--k", "3", "--state", state}).exit_code, 0);
-  expect_error(run_cli({"rank", "init", "--dim", "2", "--state", state}), 1, "already exists");
-  expect_error(run_cli({"rank", "tell", "--state", state, "--ranking", "0,1,2"}), 1, "no pending round");
+  expect_cli_error(run_cli({"rank", "init", "--dim", "2", "--state", state}), 1, "already exists");
+  expect_cli_error(run_cli({"rank", "tell", "--state", state, "--ranking", "0,1,2"}), 1, "no pending round");
   ASSERT_EQ(run_cli({"rank", "ask", "--state", state}).exit_code, 0);
   const std::string before = slurp(state);
   const std::pair<std::string, std::string> bad[] = {
       {"0,0,1", "repeats id 0"},        {"0,1,9", "contains id 9"},  {"0,1", "expected exactly k = 3"},
       {"0,1,2,3", "has 4 ids"},         {"0,x,1", "\"x\" is not a candidate id"}, {"-1,0,1", "\"-1\" is not"}};
   for (const auto& [ranking, fragment] : bad) {
-    expect_error(run_cli({"rank", "tell", "--state", state, "--ranking", ranking}), 1, fragment);
+    expect_cli_error(run_cli({"rank", "tell", "--state", state, "--ranking", ranking}), 1, fragment);
     EXPECT_EQ(slurp(state), before) << ranking;
   }
   // Truncated, edited into nonsense, another method's, missing.
   {
     std::ofstream(dir.file("trunc.json")) << before.substr(0, before.size() / 3);
   }
-  expect_error(run_cli({"rank", "ask", "--state", dir.file("trunc.json")}), 1, "not valid JSON");
+  expect_cli_error(run_cli({"rank", "ask", "--state", dir.file("trunc.json")}), 1, "not valid JSON");
   Json j = Json::parse(before);
   j["x"] = {1, "two"};
   write_json_file(dir.file("edit.json"), j);
-  expect_error(run_cli({"rank", "tell", "--state", dir.file("edit.json"), "--ranking", "0,1,2"}), 1, "\"x\"");
+  expect_cli_error(run_cli({"rank", "tell", "--state", dir.file("edit.json"), "--ranking", "0,1,2"}), 1, "\"x\"");
   j = Json::parse(before);
   j["method"] = "cmaes";
   write_json_file(dir.file("other.json"), j);
-  expect_error(run_cli({"rank", "ask", "--state", dir.file("other.json")}), 1, "optimiser state");
-  expect_error(run_cli({"rank", "ask", "--state", dir.file("none.json")}), 1, "does not exist");
+  expect_cli_error(run_cli({"rank", "ask", "--state", dir.file("other.json")}), 1, "optimiser state");
+  expect_cli_error(run_cli({"rank", "ask", "--state", dir.file("none.json")}), 1, "does not exist");
   ASSERT_EQ(run_cli({"rank", "tell", "--state", state, "--ranking", "2,0,1"}).exit_code, 0);
   EXPECT_NE(slurp(state), before);
 }
@@ -157,11 +152,11 @@ TEST(RankCli, ValueBasedLoopAndInitErrors) {
   const std::string state = dir.file("z.json");
   ASSERT_EQ(run_cli({"rank", "init", "--dim", "2", "--method", "zosgd", "--m", "3", "--state", state}).exit_code, 0);
   ASSERT_EQ(run_cli({"rank", "ask", "--state", state}).exit_code, 0);
-  expect_error(run_cli({"rank", "tell", "--state", state, "--values", "1,2"}), 1, "expected 3");
-  expect_error(run_cli({"rank", "tell", "--state", state, "--values", "1,nan,2"}), 1, "not a finite number");
+  expect_cli_error(run_cli({"rank", "tell", "--state", state, "--values", "1,2"}), 1, "expected 3");
+  expect_cli_error(run_cli({"rank", "tell", "--state", state, "--values", "1,nan,2"}), 1, "not a finite number");
   EXPECT_EQ(run_cli({"rank", "tell", "--state", state, "--values", "1,2,0.5"}).exit_code, 0);
-  expect_error(run_cli({"rank", "init", "--dim", "0", "--state", dir.file("a.json")}), 1, "--dim is 0");
-  expect_error(run_cli({"rank", "init", "--dim", "4", "--m", "3", "--k", "4", "--state", dir.file("b.json")}), 1,
+  expect_cli_error(run_cli({"rank", "init", "--dim", "0", "--state", dir.file("a.json")}), 1, "--dim is 0");
+  expect_cli_error(run_cli({"rank", "init", "--dim", "4", "--m", "3", "--k", "4", "--state", dir.file("b.json")}), 1,
                "--k is 4");
   EXPECT_FALSE(std::filesystem::exists(dir.file("b.json")));
 }
