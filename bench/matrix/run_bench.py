@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Runs bench/matrix/m3o_bench and the peers, and writes the numbers of docs/m3o.md.
 
-    /usr/bin/python3 bench/matrix/run_bench.py   # Debian python3 with python3-scipy --bin build/bench/matrix/m3o_bench --out bench-matrix-out [--quick]
+    /usr/bin/python3 bench/matrix/run_bench.py --bin build/bench/matrix/m3o_bench --out bench-matrix-out \
+        [--steps lap,timing,paper,sweep,halves] [--paper-seeds 10] [--sweep-seeds 3] [--halves-n 100]
+
+(/usr/bin/python3: Debian's python3 with python3-scipy and python3-matplotlib.)
 
 Steps: lap (our Jonker-Volgenant vs SciPy's linear_sum_assignment on the same matrices: same optimum,
 time ratio), timing (M3O seconds per iteration, SVD share), paper (note 2.5 a, 4 methods), sweep
@@ -79,7 +82,7 @@ def main():
     p.add_argument("--steps", default="lap,timing,paper,sweep,halves")
     p.add_argument("--paper-seeds", default="10")
     p.add_argument("--paper-patience", default="100")
-    p.add_argument("--sweep-seeds", default="2")
+    p.add_argument("--sweep-seeds", default="3")
     p.add_argument("--halves-n", default="100")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)

@@ -1,10 +1,10 @@
 // Jonker-Volgenant linear assignment (see assignment.hpp).
 //
 // Why hand-written: Debian 12 has no dense double-precision LAP library. dlib's max_cost_assignment
-// (libdlib-dev) takes integer costs only, and LEMON (liblemon-dev 1.3.1) has min-cost flow and general
-// matchings but no assignment API: the LAP would become a flow on a graph with n^2 arcs, which is
-// far slower and larger than a dense solver at n = 3000. OR-tools is not packaged. So, as the research
-// note (section 4.4) recommends, the project carries its own JV.
+// (libdlib-dev) takes integer costs only, and LEMON (liblemon-dev 1.3.1) has min-cost flow and
+// general matchings but no assignment API: the LAP would become a flow on a graph with n^2 arcs,
+// which is far slower and larger than a dense solver at n = 3000. OR-tools is not packaged. So, as
+// the research note (section 4.4) recommends, the project carries its own JV.
 #include "optidiff/matrix/assignment.hpp"
 
 #include <algorithm>
@@ -20,7 +20,8 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Square JV on a row-major n x n cost `c`. Fills row_sol (column of each row) and col_sol.
-void lap_jv(int n, const std::vector<double>& c, std::vector<int>& row_sol, std::vector<int>& col_sol) {
+void lap_jv(int n, const std::vector<double>& c, std::vector<int>& row_sol,
+            std::vector<int>& col_sol) {
   auto cost = [&](int i, int j) { return c[std::size_t(i) * n + j]; };
   row_sol.assign(n, -1);
   col_sol.assign(n, -1);
@@ -96,8 +97,10 @@ void lap_jv(int n, const std::vector<double>& c, std::vector<int>& row_sol, std:
       row_sol[i] = j1;
       col_sol[j1] = i;
       if (i0 >= 0) {
-        if (strict) free_rows[--k] = i0;  // retry the evicted row at once
-        else next.push_back(i0);
+        if (strict)
+          free_rows[--k] = i0;  // retry the evicted row at once
+        else
+          next.push_back(i0);
       }
     }
     free_rows.swap(next);
@@ -178,13 +181,13 @@ void lap_jv(int n, const std::vector<double>& c, std::vector<int>& row_sol, std:
 Assignment solve_assignment(const Eigen::MatrixXd& cost) {
   const Eigen::Index rows = cost.rows(), cols = cost.cols();
   if (rows == 0 || cols == 0)
-    throw_invalid("assignment cost matrix is empty (" + std::to_string(rows) + "x" + std::to_string(cols) +
-                  "); expected at least one row and one column");
+    throw_invalid("assignment cost matrix is empty (" + std::to_string(rows) + "x" +
+                  std::to_string(cols) + "); expected at least one row and one column");
   for (Eigen::Index j = 0; j < cols; ++j)
     for (Eigen::Index i = 0; i < rows; ++i)
       if (!std::isfinite(cost(i, j)))
-        throw_invalid("assignment cost matrix has a non-finite entry at (" + std::to_string(i) + ", " +
-                      std::to_string(j) + "); expected finite costs");
+        throw_invalid("assignment cost matrix has a non-finite entry at (" + std::to_string(i) +
+                      ", " + std::to_string(j) + "); expected finite costs");
   // A rectangular problem is padded to square with zero-cost dummy rows or columns, which changes
   // every complete assignment's cost by the same amount (zero), so the optimum is unchanged.
   const int n = static_cast<int>(std::max(rows, cols));
@@ -211,8 +214,8 @@ Assignment solve_assignment(const Eigen::MatrixXd& cost) {
 
 std::vector<int> round_to_permutation(const Eigen::MatrixXd& plan) {
   if (plan.rows() != plan.cols())
-    throw_invalid("soft plan is " + std::to_string(plan.rows()) + "x" + std::to_string(plan.cols()) +
-                  "; expected a square matrix");
+    throw_invalid("soft plan is " + std::to_string(plan.rows()) + "x" +
+                  std::to_string(plan.cols()) + "; expected a square matrix");
   return solve_assignment(-plan).row_to_col;
 }
 

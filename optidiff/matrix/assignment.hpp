@@ -10,7 +10,8 @@
 //
 // Algorithm: Jonker & Volgenant (1987), "A shortest augmenting path algorithm for dense and sparse
 // linear assignment problems": column reduction, reduction transfer, two passes of augmenting row
-// reduction, then Dijkstra-like shortest augmenting paths for the rows still free. O(n^3) worst case.
+// reduction, then Dijkstra-like shortest augmenting paths for the rows still free. O(n^3) worst
+// case.
 #pragma once
 
 #include <Eigen/Core>
@@ -24,12 +25,13 @@ struct Assignment {
   double cost = 0;              // sum of the chosen entries
 };
 
-// Minimum-cost assignment of rows to columns; every row (rows <= cols) or every column (rows > cols)
-// is assigned. Throws kInvalidArgument on an empty matrix or a non-finite entry (naming it).
+// Minimum-cost assignment of rows to columns; every row (rows <= cols) or every column (rows >
+// cols) is assigned. Throws kInvalidArgument on an empty matrix or a non-finite entry (naming it).
 Assignment solve_assignment(const Eigen::MatrixXd& cost);
 
-// The permutation that keeps the most mass of a square soft plan: argmax_sigma sum_i plan(i, sigma(i)),
-// i.e. solve_assignment(-plan). Unlike the official code's row-wise argmax it never picks a column twice.
+// The permutation that keeps the most mass of a square soft plan: argmax_sigma sum_i plan(i,
+// sigma(i)), i.e. solve_assignment(-plan). Unlike the official code's row-wise argmax it never
+// picks a column twice.
 std::vector<int> round_to_permutation(const Eigen::MatrixXd& plan);
 
 // Number of rows whose row-wise argmax column is also the argmax of an earlier row: how far the

@@ -10,7 +10,8 @@
 namespace optidiff::matrix {
 namespace mi = matrix_internal;
 
-RecoveryResult complete(const Eigen::MatrixXd& values, const Eigen::MatrixXd& mask, const CompletionOptions& o) {
+RecoveryResult complete(const Eigen::MatrixXd& values, const Eigen::MatrixXd& mask,
+                        const CompletionOptions& o) {
   validate(o.prox);
   Stopwatch total;
   Prox prox(o.prox, o.seed);
@@ -52,22 +53,24 @@ RecoveryResult separate_completion(const Observation& obs, const CompletionOptio
     r.objective += rb.objective;
     r.stop_reason = rb.stop_reason;
   }
-  for (int g = 0; g < obs.groups(); ++g) r.observed_row.push_back(mi::identity_permutation(obs.rows()));
+  for (int g = 0; g < obs.groups(); ++g)
+    r.observed_row.push_back(mi::identity_permutation(obs.rows()));
   r.stop_reason = "each block completed (" + r.stop_reason + "); correspondence not estimated";
   r.seconds = total.seconds();
   return r;
 }
 
-RecoveryResult oracle_completion(const Observation& obs, const std::vector<std::vector<int>>& observed_row,
+RecoveryResult oracle_completion(const Observation& obs,
+                                 const std::vector<std::vector<int>>& observed_row,
                                  const CompletionOptions& o) {
   validate(obs);
   if (static_cast<int>(observed_row.size()) != obs.groups())
-    throw_invalid("the oracle got " + std::to_string(observed_row.size()) + " permutations; expected one per group (" +
-                  std::to_string(obs.groups()) + ")");
+    throw_invalid("the oracle got " + std::to_string(observed_row.size()) +
+                  " permutations; expected one per group (" + std::to_string(obs.groups()) + ")");
   for (const auto& p : observed_row)
     if (static_cast<int>(p.size()) != obs.rows())
-      throw_invalid("an oracle permutation has " + std::to_string(p.size()) + " entries; expected " +
-                    std::to_string(obs.rows()));
+      throw_invalid("an oracle permutation has " + std::to_string(p.size()) +
+                    " entries; expected " + std::to_string(obs.rows()));
   Stopwatch total;
   const Observation u = mi::unshuffle(obs, observed_row);
   RecoveryResult r = complete(u.values, u.mask, o);
@@ -79,11 +82,12 @@ RecoveryResult oracle_completion(const Observation& obs, const std::vector<std::
 RecoveryResult alternating_minimization(const Observation& obs, const AlternatingOptions& o) {
   validate(obs);
   validate(o.prox);
-  if (!(o.step > 0 && o.step <= 1)) throw_invalid("alternating step is " + std::to_string(o.step) + "; expected (0, 1]");
+  if (!(o.step > 0 && o.step <= 1))
+    throw_invalid("alternating step is " + std::to_string(o.step) + "; expected (0, 1]");
   Stopwatch total;
   const int n = obs.rows(), G = obs.groups();
   auto groups = mi::shuffled_groups(obs);
-  Eigen::MatrixXd x = mi::initial_estimate(obs, o.seed);
+  Eigen::MatrixXd x = mi::starting_estimate(obs, o.start, o.seed);
   Prox prox(o.prox, Rng(o.seed).stream(11).seed());
   std::vector<std::vector<int>> assignment(G);
   RecoveryResult r;
@@ -98,7 +102,8 @@ RecoveryResult alternating_minimization(const Observation& obs, const Alternatin
       auto xg = x.middleCols(groups[g].start, groups[g].width);
       for (int i = 0; i < n; ++i) {
         const int j = assignment[g][i];
-        xg.row(i) += o.step * groups[g].mask.row(j).cwiseProduct(groups[g].observed.row(j) - xg.row(i));
+        xg.row(i) +=
+            o.step * groups[g].mask.row(j).cwiseProduct(groups[g].observed.row(j) - xg.row(i));
       }
     }
     ProxResult p = prox(x);
@@ -109,7 +114,8 @@ RecoveryResult alternating_minimization(const Observation& obs, const Alternatin
     transport = 0;
     Stopwatch sw;
     for (int g = 0; g < G; ++g) {
-      const Eigen::MatrixXd cost = mi::group_cost(x.middleCols(groups[g].start, groups[g].width), groups[g]);
+      const Eigen::MatrixXd cost =
+          mi::group_cost(x.middleCols(groups[g].start, groups[g].width), groups[g]);
       Assignment a = solve_assignment(cost);
       transport += 0.5 * a.cost;
       if (a.row_to_col != assignment[g]) changed = true;
@@ -118,7 +124,8 @@ RecoveryResult alternating_minimization(const Observation& obs, const Alternatin
     r.assignment_seconds += sw.seconds();
     stable = changed ? 0 : stable + 1;
     if (stable >= o.stable_iterations) {
-      r.stop_reason = "assignments unchanged for " + std::to_string(o.stable_iterations) + " iterations";
+      r.stop_reason =
+          "assignments unchanged for " + std::to_string(o.stable_iterations) + " iterations";
       break;
     }
   }

@@ -46,15 +46,19 @@ Eigen::MatrixXd read_csv_matrix(const std::string& path) {
       errno = 0;
       const double v = std::strtod(f.c_str(), &end);
       if (end != f.c_str() + f.size() || errno == ERANGE || !std::isfinite(v))
-        throw_data_loss(path + ": line " + std::to_string(line_no) + ", field " + std::to_string(field_no) +
-                        " is '" + f + "'; expected a number (or NaN / an empty field for a missing entry)");
+        throw_data_loss(path + ": line " + std::to_string(line_no) + ", field " +
+                        std::to_string(field_no) + " is '" + f +
+                        "'; expected a number (or NaN / an empty field for a missing entry)");
       row.push_back(v);
     }
-    if (!line.empty() && trim(line).back() == ',') row.push_back(std::numeric_limits<double>::quiet_NaN());
-    if (rows == 0) cols = row.size();
+    if (!line.empty() && trim(line).back() == ',')
+      row.push_back(std::numeric_limits<double>::quiet_NaN());
+    if (rows == 0)
+      cols = row.size();
     else if (row.size() != cols)
-      throw_data_loss(path + ": line " + std::to_string(line_no) + " has " + std::to_string(row.size()) +
-                      " fields; expected " + std::to_string(cols) + ", as the first row");
+      throw_data_loss(path + ": line " + std::to_string(line_no) + " has " +
+                      std::to_string(row.size()) + " fields; expected " + std::to_string(cols) +
+                      ", as the first row");
     values.insert(values.end(), row.begin(), row.end());
     ++rows;
   }

@@ -1,7 +1,8 @@
 // optidiff/matrix/csv.hpp: numeric CSV matrices (comma-separated, one row per line, no header).
-//   Eigen::MatrixXd m = matrix::read_csv_matrix("M.csv");     // "NaN", "nan" or an empty field: NaN
-// Throws kNotFound for a missing file and kDataLoss, naming the file, line and field, for a field that
-// is not a number or a row whose field count differs from the first row's.
+//   // "NaN", "nan" or an empty field reads as NaN:
+//   Eigen::MatrixXd m = matrix::read_csv_matrix("M.csv");
+// Throws kNotFound for a missing file and kDataLoss, naming the file, line and field, for a field
+// that is not a number or a row whose field count differs from the first row's.
 #pragma once
 
 #include <Eigen/Core>

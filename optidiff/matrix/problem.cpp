@@ -15,8 +15,12 @@ int Observation::block_start(int b) const {
 }
 
 namespace {
-std::string block_name(int b) { return b == 0 ? "block 1 (reference)" : "block " + std::to_string(b + 1); }
-std::string shape(Eigen::Index r, Eigen::Index c) { return std::to_string(r) + "x" + std::to_string(c); }
+std::string block_name(int b) {
+  return b == 0 ? "block 1 (reference)" : "block " + std::to_string(b + 1);
+}
+std::string shape(Eigen::Index r, Eigen::Index c) {
+  return std::to_string(r) + "x" + std::to_string(c);
+}
 }  // namespace
 
 Observation observation_from_blocks(const std::vector<Eigen::MatrixXd>& blocks,
@@ -25,17 +29,19 @@ Observation observation_from_blocks(const std::vector<Eigen::MatrixXd>& blocks,
     throw_invalid("got " + std::to_string(blocks.size()) +
                   " block(s); expected a reference block and at least one shuffled block");
   if (!masks.empty() && masks.size() != blocks.size())
-    throw_invalid("got " + std::to_string(masks.size()) + " masks for " + std::to_string(blocks.size()) +
-                  " blocks; expected one mask per block");
+    throw_invalid("got " + std::to_string(masks.size()) + " masks for " +
+                  std::to_string(blocks.size()) + " blocks; expected one mask per block");
   const Eigen::Index n = blocks[0].rows();
   Eigen::Index m = 0;
   for (std::size_t b = 0; b < blocks.size(); ++b) {
     if (blocks[b].rows() != n)
-      throw_invalid(block_name(int(b)) + " has " + std::to_string(blocks[b].rows()) + " rows; expected " +
-                    std::to_string(n) + " rows, as the reference block (all blocks share the rows)");
+      throw_invalid(block_name(int(b)) + " has " + std::to_string(blocks[b].rows()) +
+                    " rows; expected " + std::to_string(n) +
+                    " rows, as the reference block (all blocks share the rows)");
     if (!masks.empty() && (masks[b].rows() != n || masks[b].cols() != blocks[b].cols()))
-      throw_invalid("the mask of " + block_name(int(b)) + " is " + shape(masks[b].rows(), masks[b].cols()) +
-                    "; expected " + shape(n, blocks[b].cols()) + ", the shape of the block");
+      throw_invalid("the mask of " + block_name(int(b)) + " is " +
+                    shape(masks[b].rows(), masks[b].cols()) + "; expected " +
+                    shape(n, blocks[b].cols()) + ", the shape of the block");
     m += blocks[b].cols();
   }
   Observation o;
@@ -61,21 +67,22 @@ void validate(const Observation& o) {
   long total = 0;
   for (std::size_t b = 0; b < o.blocks.size(); ++b) {
     if (o.blocks[b] < 1)
-      throw_invalid(block_name(int(b)) + " has width " + std::to_string(o.blocks[b]) + "; expected >= 1 column");
+      throw_invalid(block_name(int(b)) + " has width " + std::to_string(o.blocks[b]) +
+                    "; expected >= 1 column");
     total += o.blocks[b];
   }
   if (total != m)
     throw_invalid("the block widths sum to " + std::to_string(total) + " columns; the matrix has " +
                   std::to_string(m));
   if (o.mask.rows() != n || o.mask.cols() != m)
-    throw_invalid("the mask is " + shape(o.mask.rows(), o.mask.cols()) + "; expected " + shape(n, m) +
-                  ", the shape of the matrix");
+    throw_invalid("the mask is " + shape(o.mask.rows(), o.mask.cols()) + "; expected " +
+                  shape(n, m) + ", the shape of the matrix");
   for (Eigen::Index j = 0; j < m; ++j)
     for (Eigen::Index i = 0; i < n; ++i) {
       const double w = o.mask(i, j);
       if (w != 0 && w != 1)
-        throw_invalid("mask entry (" + std::to_string(i + 1) + ", " + std::to_string(j + 1) + ") is " +
-                      std::to_string(w) + "; expected 0 (missing) or 1 (observed)");
+        throw_invalid("mask entry (" + std::to_string(i + 1) + ", " + std::to_string(j + 1) +
+                      ") is " + std::to_string(w) + "; expected 0 (missing) or 1 (observed)");
       if (w == 1 && !std::isfinite(o.values(i, j)))
         throw_invalid("observed entry (" + std::to_string(i + 1) + ", " + std::to_string(j + 1) +
                       ") is not finite; expected a number (mark missing entries in the mask)");
@@ -83,24 +90,27 @@ void validate(const Observation& o) {
   for (std::size_t b = 0, c = 0; b < o.blocks.size(); c += o.blocks[b], ++b)
     for (Eigen::Index i = 0; i < n; ++i)
       if (o.mask.row(i).segment(c, o.blocks[b]).sum() == 0)
-        throw_invalid("row " + std::to_string(i + 1) + " of " + block_name(int(b)) +
-                      " has all entries missing; expected at least one observed entry per row and block "
-                      "(such a row cannot be matched)");
+        throw_invalid(
+            "row " + std::to_string(i + 1) + " of " + block_name(int(b)) +
+            " has all entries missing; expected at least one observed entry per row and block "
+            "(such a row cannot be matched)");
 }
 
 void validate(const SimulationOptions& o) {
   if (o.rows < 2) throw_invalid("--rows is " + std::to_string(o.rows) + "; expected >= 2");
   if (o.groups < 1) throw_invalid("--groups is " + std::to_string(o.groups) + "; expected >= 1");
   if (!(o.shuffled > 0 && o.shuffled < 1))
-    throw_invalid("--shuffled is " + std::to_string(o.shuffled) + "; expected a fraction in (0, 1)");
+    throw_invalid("--shuffled is " + std::to_string(o.shuffled) +
+                  "; expected a fraction in (0, 1)");
   const int shuffled_cols = static_cast<int>(std::lround(o.shuffled * o.cols));
   if (o.cols < 2 || shuffled_cols < o.groups || o.cols - shuffled_cols < 1)
-    throw_invalid("--cols is " + std::to_string(o.cols) + " with --shuffled " + std::to_string(o.shuffled) +
-                  " and --groups " + std::to_string(o.groups) +
+    throw_invalid("--cols is " + std::to_string(o.cols) + " with --shuffled " +
+                  std::to_string(o.shuffled) + " and --groups " + std::to_string(o.groups) +
                   "; expected at least one reference column and one column per group");
   if (o.rank < 1 || o.rank > std::min(o.rows, o.cols))
-    throw_invalid("--rank is " + std::to_string(o.rank) + "; expected 1 <= rank <= min(rows, cols) = " +
-                  std::to_string(std::min(o.rows, o.cols)) + " (the rank cannot exceed the matrix size)");
+    throw_invalid(
+        "--rank is " + std::to_string(o.rank) + "; expected 1 <= rank <= min(rows, cols) = " +
+        std::to_string(std::min(o.rows, o.cols)) + " (the rank cannot exceed the matrix size)");
   if (!(o.noise >= 0) || !std::isfinite(o.noise))
     throw_invalid("--noise is " + std::to_string(o.noise) + "; expected a finite value >= 0");
   if (!(o.missing >= 0 && o.missing < 1))
@@ -130,12 +140,13 @@ Simulation simulate(const SimulationOptions& o) {
 
   const int shuffled_cols = static_cast<int>(std::lround(o.shuffled * m));
   std::vector<int> blocks = {m - shuffled_cols};
-  for (int g = 0; g < o.groups; ++g) blocks.push_back(shuffled_cols / o.groups + (g < shuffled_cols % o.groups ? 1 : 0));
+  for (int g = 0; g < o.groups; ++g)
+    blocks.push_back(shuffled_cols / o.groups + (g < shuffled_cols % o.groups ? 1 : 0));
   return shuffle_blocks(truth, noisy, blocks, o.missing, o.seed);
 }
 
-Simulation shuffle_blocks(const Eigen::MatrixXd& truth, const Eigen::MatrixXd& noisy, const std::vector<int>& blocks,
-                          double missing, std::uint64_t seed) {
+Simulation shuffle_blocks(const Eigen::MatrixXd& truth, const Eigen::MatrixXd& noisy,
+                          const std::vector<int>& blocks, double missing, std::uint64_t seed) {
   const int n = static_cast<int>(noisy.rows());
   if (truth.rows() != noisy.rows() || truth.cols() != noisy.cols())
     throw_invalid("truth is " + shape(truth.rows(), truth.cols()) + " but the observation is " +
@@ -168,7 +179,8 @@ Simulation shuffle_blocks(const Eigen::MatrixXd& truth, const Eigen::MatrixXd& n
       s.observed.mask(idx[k] % n, c + idx[k] / n) = 0;
     }
     for (int i = 0; i < n; ++i)
-      if (s.observed.mask.row(i).segment(c, w).sum() == 0) s.observed.mask(i, c + long(rng.uniform_int(w))) = 1;
+      if (s.observed.mask.row(i).segment(c, w).sum() == 0)
+        s.observed.mask(i, c + long(rng.uniform_int(w))) = 1;
   }
   // Hidden entries carry no information.
   s.observed.values = s.observed.values.cwiseProduct(s.observed.mask);

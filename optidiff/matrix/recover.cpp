@@ -9,15 +9,20 @@ namespace optidiff::matrix {
 Method parse_method(std::string_view name) {
   for (Method m : kAllMethods)
     if (name == method_name(m)) return m;
-  throw_invalid("--method is '" + std::string(name) + "'; expected m3o, alternating, separate or oracle");
+  throw_invalid("--method is '" + std::string(name) +
+                "'; expected m3o, alternating, separate or oracle");
 }
 
 std::string_view method_name(Method method) {
   switch (method) {
-    case Method::kM3O: return "m3o";
-    case Method::kAlternating: return "alternating";
-    case Method::kSeparate: return "separate";
-    case Method::kOracle: return "oracle";
+    case Method::kM3O:
+      return "m3o";
+    case Method::kAlternating:
+      return "alternating";
+    case Method::kSeparate:
+      return "separate";
+    case Method::kOracle:
+      return "oracle";
   }
   return "?";
 }
@@ -37,8 +42,9 @@ RecoveryResult recover(const Observation& obs, const RecoveryOptions& o,
       return separate_completion(obs, {.prox = o.prox, .seed = o.seed});
     case Method::kOracle:
       if (!known)
-        throw_invalid("--method oracle needs the true permutations, which only simulated data and the "
-                      "image experiment know; use m3o, alternating or separate on your own matrix");
+        throw_invalid(
+            "--method oracle needs the true permutations, which only simulated data and the "
+            "image experiment know; use m3o, alternating or separate on your own matrix");
       return oracle_completion(obs, *known, {.prox = o.prox, .seed = o.seed});
   }
   throw_invalid("unknown method");

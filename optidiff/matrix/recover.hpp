@@ -1,7 +1,8 @@
 // optidiff/matrix/recover.hpp: one entry point for M3O and its baselines, chosen at run time.
 //   matrix::RecoveryOptions o{.method = matrix::Method::kAlternating};
 //   matrix::RecoveryResult r = matrix::recover(sim.observed, o);
-//   matrix::RecoveryResult floor = matrix::recover(sim.observed, {.method = matrix::Method::kOracle},
+//   matrix::RecoveryResult floor =
+//       matrix::recover(sim.observed, {.method = matrix::Method::kOracle},
 //                                                  &sim.observed_row);
 #pragma once
 
@@ -14,14 +15,15 @@
 namespace optidiff::matrix {
 
 enum class Method { kM3O, kAlternating, kSeparate, kOracle };
-inline constexpr Method kAllMethods[] = {Method::kM3O, Method::kAlternating, Method::kSeparate, Method::kOracle};
+inline constexpr Method kAllMethods[] = {Method::kM3O, Method::kAlternating, Method::kSeparate,
+                                         Method::kOracle};
 Method parse_method(std::string_view name);  // "m3o" | "alternating" | "separate" | "oracle"
 std::string_view method_name(Method method);
 
 struct RecoveryOptions {
   Method method = Method::kM3O;
-  ProxOptions prox{};               // shared by every method
-  M3OOptions m3o{};                 // its .prox and .seed are replaced by the two fields here
+  ProxOptions prox{};  // shared by every method
+  M3OOptions m3o{};    // its .prox and .seed are replaced by the two fields here
   std::uint64_t seed = 0;
 };
 

@@ -9,8 +9,8 @@
 namespace optidiff::matrix {
 namespace {
 
-// softmin_eps over i of (c_i - other_i) = min - eps log sum_i exp(-(c_i - other_i - min) / eps), with c one
-// contiguous column of C (or of C^T) and `other` the opposite potential.
+// softmin_eps over i of (c_i - other_i) = min - eps log sum_i exp(-(c_i - other_i - min) / eps),
+// with c one contiguous column of C (or of C^T) and `other` the opposite potential.
 inline double softmin(const double* c, const double* other, Eigen::Index n, double eps) {
   double m = std::numeric_limits<double>::infinity();
   for (Eigen::Index i = 0; i < n; ++i) m = std::min(m, c[i] - other[i]);
@@ -21,15 +21,18 @@ inline double softmin(const double* c, const double* other, Eigen::Index n, doub
 
 }  // namespace
 
-SinkhornResult sinkhorn(const Eigen::MatrixXd& cost, const SinkhornOptions& o, const SinkhornResult* warm) {
+SinkhornResult sinkhorn(const Eigen::MatrixXd& cost, const SinkhornOptions& o,
+                        const SinkhornResult* warm) {
   const Eigen::Index n = cost.rows();
   if (n == 0 || cost.cols() != n)
-    throw_invalid("Sinkhorn cost is " + std::to_string(cost.rows()) + "x" + std::to_string(cost.cols()) +
-                  "; expected a non-empty square matrix");
+    throw_invalid("Sinkhorn cost is " + std::to_string(cost.rows()) + "x" +
+                  std::to_string(cost.cols()) + "; expected a non-empty square matrix");
   if (!(o.epsilon > 0) || !std::isfinite(o.epsilon))
-    throw_invalid("Sinkhorn epsilon is " + std::to_string(o.epsilon) + "; expected a finite value > 0");
+    throw_invalid("Sinkhorn epsilon is " + std::to_string(o.epsilon) +
+                  "; expected a finite value > 0");
   if (o.max_iterations < 1) throw_invalid("Sinkhorn max_iterations must be >= 1");
-  if (!cost.allFinite()) throw_invalid("Sinkhorn cost has a non-finite entry; expected finite costs");
+  if (!cost.allFinite())
+    throw_invalid("Sinkhorn cost has a non-finite entry; expected finite costs");
 
   SinkhornResult r;
   if (warm && warm->f.size() == n && warm->g.size() == n) {
@@ -40,7 +43,8 @@ SinkhornResult sinkhorn(const Eigen::MatrixXd& cost, const SinkhornOptions& o, c
     r.g = Eigen::VectorXd::Zero(n);
   }
   const double eps = o.epsilon;
-  // Column-major C: column j is contiguous (the g update); C^T makes row i contiguous (the f update).
+  // Column-major C: column j is contiguous (the g update); C^T makes row i contiguous (the f
+  // update).
   const Eigen::MatrixXd ct = cost.transpose();
   Eigen::VectorXd f_new(n);
   for (int it = 0; it < o.max_iterations; ++it) {
@@ -72,7 +76,8 @@ SinkhornResult sinkhorn(const Eigen::MatrixXd& cost, const SinkhornOptions& o, c
   }
   r.plan.resize(n, n);
   for (Eigen::Index j = 0; j < n; ++j)
-    for (Eigen::Index i = 0; i < n; ++i) r.plan(i, j) = std::exp((r.f[i] + r.g[j] - cost(i, j)) / eps);
+    for (Eigen::Index i = 0; i < n; ++i)
+      r.plan(i, j) = std::exp((r.f[i] + r.g[j] - cost(i, j)) / eps);
   return r;
 }
 

@@ -19,9 +19,12 @@ ProxKind parse_prox_kind(std::string_view name) {
 
 std::string_view prox_kind_name(ProxKind kind) {
   switch (kind) {
-    case ProxKind::kSoft: return "soft";
-    case ProxKind::kHard: return "hard";
-    case ProxKind::kRank: return "rank";
+    case ProxKind::kSoft:
+      return "soft";
+    case ProxKind::kHard:
+      return "hard";
+    case ProxKind::kRank:
+      return "rank";
   }
   return "?";
 }
@@ -35,9 +38,12 @@ SvdMode parse_svd_mode(std::string_view name) {
 
 std::string_view svd_mode_name(SvdMode mode) {
   switch (mode) {
-    case SvdMode::kAuto: return "auto";
-    case SvdMode::kFull: return "full";
-    case SvdMode::kRandomized: return "randomized";
+    case SvdMode::kAuto:
+      return "auto";
+    case SvdMode::kFull:
+      return "full";
+    case SvdMode::kRandomized:
+      return "randomized";
   }
   return "?";
 }
@@ -60,10 +66,12 @@ Eigen::MatrixXd orthonormal_basis(const Eigen::MatrixXd& Y) {
 }
 }  // namespace
 
-TruncatedSvd randomized_svd(const Eigen::MatrixXd& A, int k, Rng& rng, int oversample, int power_iterations) {
+TruncatedSvd randomized_svd(const Eigen::MatrixXd& A, int k, Rng& rng, int oversample,
+                            int power_iterations) {
   const Eigen::Index min_dim = std::min(A.rows(), A.cols());
   if (k < 1 || k > min_dim)
-    throw_invalid("randomized SVD rank is " + std::to_string(k) + "; expected 1 <= k <= " + std::to_string(min_dim));
+    throw_invalid("randomized SVD rank is " + std::to_string(k) +
+                  "; expected 1 <= k <= " + std::to_string(min_dim));
   const Eigen::Index l = std::min<Eigen::Index>(k + std::max(0, oversample), min_dim);
   Eigen::MatrixXd omega(A.cols(), l);
   rng.fill_normal(omega.data(), omega.size());
@@ -77,13 +85,16 @@ TruncatedSvd randomized_svd(const Eigen::MatrixXd& A, int k, Rng& rng, int overs
   return {Q * svd.matrixU().leftCols(k), svd.singularValues().head(k), svd.matrixV().leftCols(k)};
 }
 
-Prox::Prox(const ProxOptions& options, std::uint64_t seed) : options_(options), rng_(seed) { validate(options_); }
+Prox::Prox(const ProxOptions& options, std::uint64_t seed) : options_(options), rng_(seed) {
+  validate(options_);
+}
 
 ProxResult Prox::operator()(const Eigen::MatrixXd& Y) {
   const int min_dim = static_cast<int>(std::min(Y.rows(), Y.cols()));
   const ProxOptions& o = options_;
   // Partial SVD pays off while the kept rank stays well below the full one.
-  const int partial_limit = o.svd == SvdMode::kRandomized ? min_dim : (o.svd == SvdMode::kAuto ? min_dim / 4 : 0);
+  const int partial_limit =
+      o.svd == SvdMode::kRandomized ? min_dim : (o.svd == SvdMode::kAuto ? min_dim / 4 : 0);
   Stopwatch sw;
   TruncatedSvd t;
   bool have = false;
@@ -110,20 +121,26 @@ ProxResult Prox::operator()(const Eigen::MatrixXd& Y) {
   r.svd_seconds = sw.seconds();
 
   Eigen::VectorXd s = t.s;
-  const int k_max = o.kind == ProxKind::kRank ? std::min<int>(o.rank, static_cast<int>(s.size())) : static_cast<int>(s.size());
+  const int k_max = o.kind == ProxKind::kRank ? std::min<int>(o.rank, static_cast<int>(s.size()))
+                                              : static_cast<int>(s.size());
   int kept = 0;
   double nuclear = 0;
   for (int i = 0; i < s.size(); ++i) {
     double si = s[i];
-    if (i >= k_max) si = 0;
-    else if (o.kind == ProxKind::kSoft) si = std::max(0.0, si - o.lambda);
-    else if (o.kind == ProxKind::kHard && !(si > o.lambda)) si = 0;
+    if (i >= k_max)
+      si = 0;
+    else if (o.kind == ProxKind::kSoft)
+      si = std::max(0.0, si - o.lambda);
+    else if (o.kind == ProxKind::kHard && !(si > o.lambda))
+      si = 0;
     s[i] = si;
     if (si > 0) ++kept, nuclear += si;
   }
   r.rank = kept;
-  if (o.kind == ProxKind::kSoft) r.penalty = o.lambda * nuclear;
-  else if (o.kind == ProxKind::kHard) r.penalty = 0.5 * o.lambda * o.lambda * kept;
+  if (o.kind == ProxKind::kSoft)
+    r.penalty = o.lambda * nuclear;
+  else if (o.kind == ProxKind::kHard)
+    r.penalty = 0.5 * o.lambda * o.lambda * kept;
   r.X = t.U.leftCols(kept) * s.head(kept).asDiagonal() * t.V.leftCols(kept).transpose();
   if (o.kind != ProxKind::kRank) rank_hint_ = kept;
   return r;

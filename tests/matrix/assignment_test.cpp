@@ -1,4 +1,5 @@
-// Linear assignment against brute force (every permutation, n <= 8) and planted optima (n up to 600).
+// Linear assignment against brute force (every permutation, n <= 8) and planted optima (n up to
+// 600).
 #include "optidiff/matrix/assignment.hpp"
 
 #include <gtest/gtest.h>
@@ -92,8 +93,8 @@ TEST(Assignment, RectangularMatchesBruteForceOverInjections) {
 }
 
 TEST(Assignment, FindsPlantedOptimumOnLargeProblems) {
-  // C_ij = u_i + v_j + s_ij with s = 0 on a planted permutation and s > 0 elsewhere: by LP duality the
-  // planted permutation is the unique optimum and its cost is sum(u) + sum(v).
+  // C_ij = u_i + v_j + s_ij with s = 0 on a planted permutation and s > 0 elsewhere: by LP duality
+  // the planted permutation is the unique optimum and its cost is sum(u) + sum(v).
   for (int n : {50, 200, 600}) {
     Rng rng(n);
     Eigen::VectorXd u(n), v(n);
@@ -103,7 +104,8 @@ TEST(Assignment, FindsPlantedOptimumOnLargeProblems) {
     for (int i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng.uniform_int(i + 1)]);
     Eigen::MatrixXd c(n, n);
     for (int j = 0; j < n; ++j)
-      for (int i = 0; i < n; ++i) c(i, j) = u[i] + v[j] + (perm[i] == j ? 0.0 : rng.uniform(0.01, 2.0));
+      for (int i = 0; i < n; ++i)
+        c(i, j) = u[i] + v[j] + (perm[i] == j ? 0.0 : rng.uniform(0.01, 2.0));
     const Assignment a = solve_assignment(c);
     expect_consistent(c, a);
     EXPECT_EQ(a.row_to_col, perm) << "n=" << n;

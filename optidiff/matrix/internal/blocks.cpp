@@ -1,7 +1,9 @@
 #include "optidiff/matrix/internal/blocks.hpp"
 
 #include <numeric>
+#include <string>
 
+#include "optidiff/core/error.hpp"
 #include "optidiff/core/rng.hpp"
 
 namespace optidiff::matrix::matrix_internal {
@@ -40,6 +42,18 @@ Eigen::MatrixXd initial_estimate(const Observation& o, std::uint64_t seed) {
   return x;
 }
 
+Eigen::MatrixXd starting_estimate(const Observation& o, const Eigen::MatrixXd& start,
+                                  std::uint64_t seed) {
+  if (start.size() == 0) return initial_estimate(o, seed);
+  if (start.rows() != o.values.rows() || start.cols() != o.values.cols())
+    throw_invalid("the starting estimate is " + std::to_string(start.rows()) + "x" +
+                  std::to_string(start.cols()) + "; expected " + std::to_string(o.values.rows()) +
+                  "x" + std::to_string(o.values.cols()) + ", the shape of the matrix");
+  if (!start.allFinite())
+    throw_invalid("the starting estimate has a non-finite entry; expected finite values");
+  return start;
+}
+
 void impose_reference(Eigen::MatrixXd& x, const Observation& o) {
   const int w = o.blocks[0];
   x.leftCols(w) = (o.mask.leftCols(w).array() != 0)
@@ -49,7 +63,8 @@ void impose_reference(Eigen::MatrixXd& x, const Observation& o) {
 
 double reference_misfit(const Eigen::MatrixXd& x, const Observation& o) {
   const int w = o.blocks[0];
-  return 0.5 * (x.leftCols(w) - o.values.leftCols(w)).cwiseProduct(o.mask.leftCols(w)).squaredNorm();
+  return 0.5 *
+         (x.leftCols(w) - o.values.leftCols(w)).cwiseProduct(o.mask.leftCols(w)).squaredNorm();
 }
 
 Observation unshuffle(const Observation& o, const std::vector<std::vector<int>>& observed_row) {

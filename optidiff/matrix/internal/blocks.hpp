@@ -25,6 +25,9 @@ Eigen::MatrixXd group_cost(const Eigen::MatrixXd& x_group, const Group& g);
 // The starting point of the official code: observed entries of the reference block (zeros where
 // missing) and i.i.d. N(0, c^2) shuffled blocks, c = mean |observed entry| (generate_Bn.m).
 Eigen::MatrixXd initial_estimate(const Observation& o, std::uint64_t seed);
+// `start` when given (checked: n x m, finite), else initial_estimate(o, seed).
+Eigen::MatrixXd starting_estimate(const Observation& o, const Eigen::MatrixXd& start,
+                                  std::uint64_t seed);
 
 // X_A[Omega_0] <- A[Omega_0]: a gradient step of size 1 on (1/2)||P_Omega0(X_A - A)||^2.
 void impose_reference(Eigen::MatrixXd& x, const Observation& o);
