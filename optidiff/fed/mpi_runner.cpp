@@ -153,10 +153,41 @@ std::optional<TrainResult> train_mpi(const TrainConfig& c, Task& task, const Mpi
     serve_clients(c, task, rank);
     return std::nullopt;
   }
+  // A rank dropped for lateness still owes its answer. Work is never sent to it until that answer has been
+  // received and discarded: both messages can exceed MPI's eager limit, so a blocking send to a rank that
+  // is itself blocked sending its late answer would deadlock (seen with Open MPI's shared-memory transport).
+  std::map<int, int> owes;  // rank -> round of the answer it still owes
+  auto collect_late = [&](bool wait) {
+    for (auto it = owes.begin(); it != owes.end();) {
+      int flag = 0;
+      if (wait) {
+        log_info("waiting for rank " + std::to_string(it->first) + "'s late answer to round " +
+                 std::to_string(it->second) + " before stopping");
+        MPI_Probe(it->first, kTagReply, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        flag = 1;
+      } else {
+        MPI_Iprobe(it->first, kTagReply, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+      }
+      if (!flag) {
+        ++it;
+        continue;
+      }
+      receive(it->first, kTagReply);  // discarded: its round has been aggregated without it
+      it = owes.erase(it);
+    }
+  };
   const ClientExecutor executor = [&](int round, std::span<const int> clients, const Message& down,
                                       std::vector<Reply>& replies, std::vector<Failure>& failures) {
+    collect_late(false);
     std::map<int, std::vector<int>> by_rank;
-    for (int client : clients) by_rank[owner_rank(client, size)].push_back(client);
+    std::map<int, std::string> failed;
+    for (int client : clients) {
+      const int worker = owner_rank(client, size);
+      if (auto late = owes.find(worker); late != owes.end())
+        failed[client] = "rank " + std::to_string(worker) + " has not yet answered round " + std::to_string(late->second);
+      else
+        by_rank[worker].push_back(client);
+    }
     for (const auto& [worker, own] : by_rank) {
       Writer w;
       w.put<std::int32_t>(round);
@@ -166,7 +197,6 @@ std::optional<TrainResult> train_mpi(const TrainConfig& c, Task& task, const Mpi
       MPI_Send(w.buf.data(), int(w.buf.size()), MPI_BYTE, worker, kTagWork, MPI_COMM_WORLD);
     }
     std::map<int, Reply> got;
-    std::map<int, std::string> failed;
     Stopwatch sw;
     auto pending = by_rank;
     while (!pending.empty() && sw.seconds() < options.timeout_seconds) {
@@ -207,20 +237,25 @@ std::optional<TrainResult> train_mpi(const TrainConfig& c, Task& task, const Mpi
       for (int client : own)
         failed[client] = "rank " + std::to_string(worker) + " did not answer within " +
                          format_double(options.timeout_seconds, 3) + " s";
+      owes[worker] = round;
     }
     for (int client : clients) {  // the sampled order, as the simulation
       if (auto it = got.find(client); it != got.end()) replies.push_back(std::move(it->second));
       if (auto it = failed.find(client); it != failed.end()) failures.push_back({client, it->second});
     }
   };
+  auto stop_workers = [&] {
+    collect_late(true);  // a rank blocked sending a late answer cannot receive the stop message
+    for (int worker = 1; worker < size; ++worker) MPI_Send(nullptr, 0, MPI_BYTE, worker, kTagStop, MPI_COMM_WORLD);
+  };
   TrainResult result;
   try {
     result = train(c, task, on_round, executor);
   } catch (...) {
-    for (int worker = 1; worker < size; ++worker) MPI_Send(nullptr, 0, MPI_BYTE, worker, kTagStop, MPI_COMM_WORLD);
+    stop_workers();
     throw;
   }
-  for (int worker = 1; worker < size; ++worker) MPI_Send(nullptr, 0, MPI_BYTE, worker, kTagStop, MPI_COMM_WORLD);
+  stop_workers();
   return result;
 }
 
