@@ -28,6 +28,21 @@ torch::Tensor classifier_features(Classifier& classifier, const torch::Tensor& i
   return torch::cat(parts);
 }
 
+double train_test_floor(Classifier& classifier, const data::Dataset& train, const FeatureStats& test_stats, int n,
+                        std::uint64_t seed) {
+  // n real training images, a seeded sample without replacement, against the test set.
+  if (n < 2 || static_cast<std::size_t>(n) > train.size())
+    throw_invalid("--n is " + std::to_string(n) + "; the floor needs 2 <= n <= " + std::to_string(train.size()));
+  std::vector<int64_t> idx(train.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  Rng rng = Rng(seed).stream(7);
+  for (int i = 0; i < n; ++i) std::swap(idx[i], idx[i + rng.uniform_int(idx.size() - i)]);
+  idx.resize(n);
+  torch::NoGradGuard no_grad;
+  const auto real = dataset_images(train).index_select(0, torch::tensor(idx));
+  return frechet_distance(feature_stats(classifier_features(classifier, real)), test_stats);
+}
+
 EvalResult evaluate_samples(Denoiser& model, Classifier& classifier, const data::Dataset& train,
                             const data::Dataset& test, const EvalOptions& o,
                             const std::function<void(std::int64_t, std::int64_t)>& progress) {
@@ -35,17 +50,7 @@ EvalResult evaluate_samples(Denoiser& model, Classifier& classifier, const data:
   torch::NoGradGuard no_grad;
   const auto test_stats = feature_stats(classifier_features(classifier, dataset_images(test)));
   EvalResult result;
-  {  // the floor: n real training images (a seeded sample without replacement) against the test set
-    if (static_cast<std::size_t>(o.n) > train.size())
-      throw_invalid("--n is " + std::to_string(o.n) + "; the floor needs n <= " + std::to_string(train.size()));
-    std::vector<int64_t> idx(train.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    Rng rng = Rng(o.seed).stream(7);
-    for (int i = 0; i < o.n; ++i) std::swap(idx[i], idx[i + rng.uniform_int(idx.size() - i)]);
-    idx.resize(o.n);
-    const auto real = dataset_images(train).index_select(0, torch::tensor(idx));
-    result.floor = frechet_distance(feature_stats(classifier_features(classifier, real)), test_stats);
-  }
+  result.floor = train_test_floor(classifier, train, test_stats, o.n, o.seed);
   const Plan plan = make_plan(model.schedule(), o.plan);
   const auto noise = draw_noise(plan, o.n, {1, 28, 28}, o.seed);
   const auto labels = torch::arange(o.n, torch::kInt64).remainder(10);

@@ -20,6 +20,7 @@
 #include "optidiff/data/fashion_mnist.hpp"
 #include "optidiff/diffusion/classifier.hpp"
 #include "optidiff/diffusion/denoiser.hpp"
+#include "optidiff/diffusion/metrics.hpp"
 #include "optidiff/diffusion/sampler.hpp"
 
 namespace optidiff::diffusion {
@@ -48,6 +49,11 @@ struct EvalResult {
 
 // Statistics of the classifier features of `images` [n,1,28,28] (batched, no grad).
 torch::Tensor classifier_features(Classifier& classifier, const torch::Tensor& images);
+
+// The Frechet distance of n random real training images (seeded) to the test features: what a perfect
+// generator scores at this n (the floor every eval number is printed beside).
+double train_test_floor(Classifier& classifier, const data::Dataset& train, const FeatureStats& test_stats, int n,
+                        std::uint64_t seed);
 
 // progress(done, total) is called after each batch.
 EvalResult evaluate_samples(Denoiser& model, Classifier& classifier, const data::Dataset& train,

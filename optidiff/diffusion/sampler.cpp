@@ -124,10 +124,20 @@ torch::Tensor sample(const Plan& plan, const DenoiseFn& denoise, const torch::Te
   const int steps = plan.steps();
   if (noise.dim() < 3 || noise.size(0) != steps + 1)
     throw_invalid("noise must be [T + 1, n, ...] with T = " + std::to_string(steps) + " (use draw_noise)");
-  const int64_t n = noise.size(1);
+  return continue_sample(plan, denoise, noise[steps].to(dtype), steps - 1, noise, labels, observer);
+}
+
+torch::Tensor continue_sample(const Plan& plan, const DenoiseFn& denoise, torch::Tensor x, int from,
+                              const torch::Tensor& noise, const torch::Tensor& labels, const StepObserver& observer) {
+  const int steps = plan.steps();
+  if (from < -1 || from >= steps)
+    throw_invalid("continue_sample: step " + std::to_string(from) + " is outside [-1, " + std::to_string(steps) + ")");
+  const int64_t n = x.size(0);
+  if (noise.dim() < 3 || noise.size(0) != steps + 1 || noise.size(1) != n)
+    throw_invalid("noise must be [T + 1, n, ...] with T = " + std::to_string(steps) + " and n = " + std::to_string(n));
   if (labels.dim() != 1 || labels.size(0) != n) throw_invalid("labels must be [n] with n = " + std::to_string(n));
-  torch::Tensor x = noise[steps].to(dtype);
-  for (int s = steps - 1; s >= 0; --s) {
+  const torch::ScalarType dtype = x.scalar_type();
+  for (int s = from; s >= 0; --s) {
     const GuidedPrediction g = denoise(x, torch::full({n}, plan.t[s + 1], torch::kFloat64), labels);
     const torch::Tensor f = g.pred.to(dtype);
     if (plan.second_order(s)) {

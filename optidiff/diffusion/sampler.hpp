@@ -95,6 +95,13 @@ torch::Tensor sample(const Plan& plan, const DenoiseFn& denoise, const torch::Te
                      const torch::Tensor& labels, torch::ScalarType dtype = torch::kFloat64,
                      const StepObserver& observer = nullptr);
 
+// Continues sampling from x = x_{from + 1} (any rows of the batch the noise was drawn for: noise is
+// [T + 1, n, ...] for the same rows as x) through steps from, from - 1, ..., 0. sample() is
+// continue_sample(..., noise[T], T - 1, ...); CFG-Rejection continues its survivors with it.
+torch::Tensor continue_sample(const Plan& plan, const DenoiseFn& denoise, torch::Tensor x, int from,
+                              const torch::Tensor& noise, const torch::Tensor& labels,
+                              const StepObserver& observer = nullptr);
+
 // One step of a one-evaluation plan: a[s] x_next + b[s] f + c[s] xi.
 torch::Tensor plan_step(const Plan& plan, int s, const torch::Tensor& x_next, const torch::Tensor& f,
                         const torch::Tensor& xi);

@@ -58,6 +58,43 @@ TEST(SampleCli, BadInputIsAClearError) {
   }
 }
 
+TEST(SampleCli, RejectWritesAsdKeptAndExactNfe) {
+  TempDir dir;
+  const auto r = run_cli({"sample", "--model", "gmm2d", "--class", "1", "--reject", "--candidates", "10", "--keep", "3",
+                          "--at-step", "4", "--steps", "12", "--sampler", "euler", "--cfg", "3", "--asd", "code",
+                          "--out", dir.file("r.png"), "--json", dir.file("r.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json j = read_json_file(dir.file("r.json"));
+  for (const char* key : {"nfe", "asd", "kept", "candidates", "keep", "at_step", "asd_variant", "best_of_n_nfe"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  ASSERT_EQ(j["asd"].size(), 10u);
+  ASSERT_EQ(j["kept"].size(), 3u);
+  EXPECT_EQ(j["nfe"], 2 * (10 * 4 + 3 * (12 - 4)));
+  EXPECT_EQ(j["best_of_n_nfe"], 2 * 10 * 12);
+  const auto asd = j["asd"].get<std::vector<double>>();
+  const double lowest_kept = asd[j["kept"][2].get<int>()];
+  int above = 0;
+  for (double v : asd) above += v > lowest_kept;
+  EXPECT_EQ(above, 2);  // exactly the top 3 (no ties in continuous values)
+}
+
+TEST(SampleCli, RejectBadInputIsAClearError) {
+  TempDir dir;
+  const std::vector<std::string> base{"sample", "--model", "gmm2d", "--class", "1", "--steps", "10", "--reject",
+                                      "--out", dir.file("x.png")};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(args);
+  };
+  testing::expect_cli_error(with({"--candidates", "4", "--keep", "5", "--cfg", "2"}), 1, "--keep is 5");
+  testing::expect_cli_error(with({"--at-step", "0", "--cfg", "2"}), 1, "--at-step is 0");
+  testing::expect_cli_error(with({"--at-step", "10", "--cfg", "2"}), 1, "--at-step is 10");
+  testing::expect_cli_error(with({"--cfg", "1"}), 1, "--reject needs classifier-free guidance");
+  testing::expect_cli_error(with({"--cfg", "2", "--asd", "median"}), 1, "--asd is 'median'");
+  testing::expect_cli_error(with({"--cfg", "2", "--n", "5"}), 2, "excludes");
+}
+
 TEST(SampleCli, FashionMixtureGrid) {
   if (!testing::have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
   TempDir dir;
