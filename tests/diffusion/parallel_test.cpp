@@ -308,7 +308,7 @@ TEST(ParallelMpi, TwoRanksEqualOne) {
   if (std::system("command -v mpirun > /dev/null 2>&1") != 0) GTEST_SKIP() << "mpirun is not installed";
   testing::TempDir dir;
   auto run = [&](int ranks, const std::string& out) {
-    const std::string cmd = "mpirun --oversubscribe --allow-run-as-root -n " + std::to_string(ranks) + " '" +
+    const std::string cmd = "timeout 300 mpirun --oversubscribe --allow-run-as-root -n " + std::to_string(ranks) + " '" +
                             OPTIDIFF_PARALLEL_MPI_CHECK + "' '" + out + "' > '" + out + ".log' 2>&1";
     return std::system(cmd.c_str());
   };

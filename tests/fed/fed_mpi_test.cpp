@@ -18,7 +18,8 @@ std::vector<std::string> small_run(const std::string& json) {
 }
 
 int mpirun(const std::vector<std::string>& args, const std::string& env = "") {
-  std::string cmd = env + " mpirun --oversubscribe --allow-run-as-root -n 3 " + std::string(OPTIDIFF_BIN);
+  // timeout: a hang (a deadlock is what this test exists to catch) fails the test instead of stalling CI.
+  std::string cmd = env + " timeout 300 mpirun --oversubscribe --allow-run-as-root -n 3 " + std::string(OPTIDIFF_BIN);
   for (const auto& a : args) cmd += " '" + a + "'";
   return std::system((cmd + " > /dev/null 2>&1").c_str());
 }
