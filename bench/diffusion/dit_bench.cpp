@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
          labels, torch::kFloat32);  // warm-up
   double sample_seconds = 0;
   for (int r = 0; r < repeats; ++r) {
+    torch::NoGradGuard no_grad;  // as the Python side's torch.no_grad(); the CLI's sample command does the same
     const auto noise = draw_noise(plan, batch, {1, 28, 28}, r);
     Stopwatch sw;
     sample(plan, fn, noise, labels, torch::kFloat32);

@@ -376,6 +376,8 @@ void run_parallel(const SampleArgs& a, LoadedModel& m, const dd::PlanOptions& po
 }
 
 void run_sample(const SampleArgs& a) {
+  // Sampling needs no autograd graph (PNO, which does, calls the library directly).
+  torch::NoGradGuard no_grad;
   check_args(a);
   if (a.reject && !a.par.method.empty()) throw_invalid("--parallel and --reject cannot be combined");
   if (a.par.method.empty() && a.par.any())
