@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "optidiff/core/json.hpp"
 #include "optidiff/core/progress.hpp"
 #include "optidiff/core/table.hpp"
@@ -105,24 +107,21 @@ int main(int argc, char** argv) {
   double cfg = 3.0;
   std::uint64_t seed = 0;
   std::string json_path, model_path = default_model_path(), classifier_path = default_classifier_path();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--per-class") per_class = std::stoi(v);
-    else if (k == "--steps") steps = std::stoi(v);
-    else if (k == "--cfg") cfg = std::stod(v);
-    else if (k == "--seed") seed = std::stoull(v);
-    else if (k == "--json") json_path = v;
-    else if (k == "--model") model_path = v;
-    else if (k == "--classifier") classifier_path = v;
-    else if (k == "--mixture-per-class") mixture_per_class = std::stoi(v);
-    else if (k == "--classes") classes = std::stoi(v);
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
+  CLI::App app{"CFG-Rejection: does the accumulated score difference predict quality? (docs/cfg_rejection.md)"};
+  app.add_option("--threads", threads)->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--per-class", per_class, "DiT candidates per class")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--steps", steps, "Sampler steps")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--cfg", cfg, "Guidance scale")->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  app.add_option("--seed", seed)->capture_default_str();
+  app.add_option("--json", json_path, "Write the results here");
+  app.add_option("--model", model_path)->capture_default_str();
+  app.add_option("--classifier", classifier_path)->capture_default_str();
+  app.add_option("--mixture-per-class", mixture_per_class, "Exact-mixture candidates per class")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--classes", classes, "DiT classes to run")->capture_default_str()->check(CLI::Range(1, 10));
+  CLI11_PARSE(app, argc, argv);
   install_torch_thread_hook();
+  keep_freed_tensor_memory();
   set_num_threads(threads);
   torch::NoGradGuard no_grad;
   const std::vector<int> taus = {5, 10, 20};

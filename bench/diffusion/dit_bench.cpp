@@ -1,17 +1,31 @@
 // bench/diffusion/dit_bench.cpp: optidiff's C++ DiT against the same architecture in Python PyTorch
-// (bench/diffusion/dit_torch.py), same threads, same work, in one run; prints the ratio, writes JSON.
-//   sampling: batch 64, 50 Euler steps of the flow ODE with CFG w = 3 (2 x 64 rows per step), images/s,
+// (bench/diffusion/dit_torch.py), same threads, same work, in one run; prints the ratio, writes
+// JSON.
+//   sampling: batch 64, 50 Euler steps of the flow ODE with CFG w = 3 (2 x 64 rows per step),
+//   images/s,
 //             through the real path (load-free DitDenoiser + make_plan + sample);
-//   training: steps/s of train_dit (batch 128, flow matching, AdamW, EMA), timed as the difference of two
-//             runs (1 step, then resumed to 1 + N steps) so start-up is excluded.
-// Usage: dit_bench [--threads 2] [--steps 50] [--train-steps 20] [--sample-repeats 1] [--json out.json]
-#include <cstdio>
+//   training: steps/s of train_dit itself (batch 128, flow matching, AdamW, EMA), its first step
+//   (which
+//             allocates gradients and optimiser state) and checkpoint writes excluded, as the
+//             Python side excludes its warm-up step.
+// This VM's speed drifts by tens of percent within minutes, so the two sides alternate: each of
+// --rounds rounds times C++ sampling, C++ training, then one Python process doing the same; the
+// table reports medians over rounds and the ratio of the medians. The C++ side runs as the CLI
+// does, with keep_freed_tensor_memory() and reexec_with_passive_openmp_wait() (torch_threads.hpp);
+// --python-env "VAR=value ..." runs the Python peer with environment variables set (e.g. the same
+// settings through GLIBC_TUNABLES and OMP_WAIT_POLICY, to see what they are worth there). Usage:
+// dit_bench [--threads 2] [--steps 50] [--train-steps 10] [--rounds 3] [--json out.json]
 #include <unistd.h>
+#include <cstdio>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "optidiff/core/json.hpp"
 #include "optidiff/core/progress.hpp"
@@ -27,29 +41,42 @@
 using namespace optidiff;
 using namespace optidiff::diffusion;
 
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  int threads = 2, train_steps = 20, repeats = 1, batch = 64, steps = 50;
+  int threads = 2, train_steps = 10, rounds = 3, batch = 64, steps = 50;
   double cfg = 3.0;
-  std::string json_path, python = "/usr/bin/python3";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--train-steps") train_steps = std::stoi(v);
-    else if (k == "--sample-repeats") repeats = std::stoi(v);
-    else if (k == "--json") json_path = v;
-    else if (k == "--python") python = v;
-    else if (k == "--steps") steps = std::stoi(v);
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
+  std::string json_path, python = "/usr/bin/python3", python_env;
+  CLI::App app{"The C++ DiT against the same model in Python PyTorch (docs/diffusion.md)"};
+  app.add_option("--threads", threads)->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--steps", steps, "Sampling steps")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--train-steps", train_steps, "Timed training steps per round")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--rounds", rounds, "Alternating C++/Python rounds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--json", json_path, "Write the results here");
+  app.add_option("--python", python, "The Python interpreter with torch")->capture_default_str();
+  app.add_option("--python-env", python_env, "VAR=value set for the Python peer only");
+  CLI11_PARSE(app, argc, argv);
+  reexec_with_passive_openmp_wait(argv);  // as the CLI's sample and diffusion commands
   install_torch_thread_hook();
+  keep_freed_tensor_memory();
   set_num_threads(threads);
   Progress::set_mode(Progress::Mode::kSilent);
   const std::string src = OPTIDIFF_SOURCE_DIR;
 
-  // --- C++: sampling
   torch::manual_seed(0);
   DiT model(dit_config("small"));
   {
@@ -57,70 +84,92 @@ int main(int argc, char** argv) {
     for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.02);
   }
   DitDenoiser denoiser(model, Objective::kFlow, "bench");
-  const Plan plan = make_plan(denoiser.schedule(), {.sampler = SamplerKind::kEuler, .steps = steps});
+  const Plan plan =
+      make_plan(denoiser.schedule(), {.sampler = SamplerKind::kEuler, .steps = steps});
   const auto labels = torch::arange(batch, torch::kInt64).remainder(10);
   const auto fn = make_denoise_fn(denoiser, plan.output, {.scale = cfg, .keep_halves = false});
-  sample(make_plan(denoiser.schedule(), {.sampler = SamplerKind::kEuler, .steps = 2}), fn,
-         draw_noise(make_plan(denoiser.schedule(), {.sampler = SamplerKind::kEuler, .steps = 2}), batch, {1, 28, 28}, 1),
-         labels, torch::kFloat32);  // warm-up
-  double sample_seconds = 0;
-  for (int r = 0; r < repeats; ++r) {
-    torch::NoGradGuard no_grad;  // as the Python side's torch.no_grad(); the CLI's sample command does the same
-    const auto noise = draw_noise(plan, batch, {1, 28, 28}, r);
-    Stopwatch sw;
-    sample(plan, fn, noise, labels, torch::kFloat32);
-    sample_seconds += sw.seconds();
+  {
+    torch::NoGradGuard no_grad;
+    const Plan warm = make_plan(denoiser.schedule(), {.sampler = SamplerKind::kEuler, .steps = 2});
+    sample(warm, fn, draw_noise(warm, batch, {1, 28, 28}, 1), labels, torch::kFloat32);
   }
-  const double cpp_images_per_s = repeats * batch / sample_seconds;
-
-  // --- C++: training
   const auto train = data::load_fashion_mnist(data::resolve_data_dir(""), data::Split::kTrain);
-  const auto dir = std::filesystem::temp_directory_path() / ("optidiff-bench-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  TrainOptions o;
-  o.config = dit_config("small");
-  o.steps = 1;
-  o.out_dir = dir.string();
-  o.checkpoint_minutes = 1e6;
-  const auto first = train_dit(train, o);
-  o.steps = 1 + train_steps;
-  const auto second = train_dit(train, o);
-  std::filesystem::remove_all(dir);
-  const double cpp_steps_per_s = train_steps / (second.seconds - first.seconds);
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("optidiff-bench-" + std::to_string(::getpid()));
+  const auto py_json = dir.string() + "-py.json";
+  // The peer runs as Python users run it: without the OMP_WAIT_POLICY this process set for itself
+  // (reexec_with_passive_openmp_wait) unless --python-env gives it one.
+  const std::string cmd = "env -u OMP_WAIT_POLICY " + python_env + " " + python + " " + src +
+                          "/bench/diffusion/dit_torch.py --threads " + std::to_string(threads) +
+                          " --sample-batch " + std::to_string(batch) + " --sample-steps " +
+                          std::to_string(steps) + " --train-steps " + std::to_string(train_steps) +
+                          " --cfg " + std::to_string(cfg) + " --json " + py_json + " > /dev/null";
 
-  // --- Python PyTorch: the same model and work
-  const auto py_json = std::filesystem::temp_directory_path() / ("optidiff-bench-py-" + std::to_string(::getpid()) + ".json");
-  const std::string cmd = python + " " + src + "/bench/diffusion/dit_torch.py --threads " + std::to_string(threads) +
-                          " --sample-batch " + std::to_string(batch) + " --sample-steps " + std::to_string(steps) +
-                          " --sample-repeats " + std::to_string(repeats) + " --train-steps " +
-                          std::to_string(train_steps) + " --cfg " + std::to_string(cfg) + " --json " +
-                          py_json.string() + " > /dev/null";
-  if (std::system(cmd.c_str()) != 0) {
-    std::fprintf(stderr, "the Python peer failed (is python3-torch installed?): %s\n", cmd.c_str());
-    return 1;
+  std::vector<double> cpp_sample, cpp_train, py_sample, py_train;
+  Json py;
+  for (int r = 0; r < rounds; ++r) {
+    {  // C++ sampling, without autograd as the CLI's sample command and Python's torch.no_grad()
+      torch::NoGradGuard no_grad;
+      const auto noise = draw_noise(plan, batch, {1, 28, 28}, r);
+      Stopwatch sw;
+      sample(plan, fn, noise, labels, torch::kFloat32);
+      cpp_sample.push_back(batch / sw.seconds());
+    }
+    {  // C++ training: train_dit itself, fresh, 1 + N steps
+      std::filesystem::remove_all(dir);
+      TrainOptions o;
+      o.config = dit_config("small");
+      o.steps = 1 + train_steps;
+      o.out_dir = dir.string();
+      o.checkpoint_minutes = 1e6;
+      const auto t = train_dit(train, o);
+      std::filesystem::remove_all(dir);
+      cpp_train.push_back(t.timed_steps / t.step_seconds);
+    }
+    if (std::system(cmd.c_str()) != 0) {
+      std::fprintf(stderr, "the Python peer failed (is python3-torch installed?): %s\n",
+                   cmd.c_str());
+      return 1;
+    }
+    py = read_json_file(py_json);
+    std::filesystem::remove(py_json);
+    py_sample.push_back(py["sample_images_per_s"].get<double>());
+    py_train.push_back(py["train_steps_per_s"].get<double>());
+    std::fprintf(stderr,
+                 "round %d/%d: sampling C++ %.3f vs Python %.3f images/s, training C++ %.3f vs "
+                 "Python %.3f steps/s\n",
+                 r + 1, rounds, cpp_sample.back(), py_sample.back(), cpp_train.back(),
+                 py_train.back());
   }
-  const Json py = read_json_file(py_json.string());
-  std::filesystem::remove(py_json);
-  const double py_images_per_s = py["sample_images_per_s"].get<double>();
-  const double py_steps_per_s = py["train_steps_per_s"].get<double>();
+  const double cs = median(cpp_sample), ps = median(py_sample), ct = median(cpp_train),
+               pt = median(py_train);
 
   Table t({"work", "optidiff C++ (libtorch)", "Python PyTorch", "C++ / Python"},
-          "DiT small (" + std::to_string(model->parameter_count()) + " parameters), " + std::to_string(threads) +
-              " threads");
-  t.add_row({"sampling, images/s (batch 64, 50 Euler steps, CFG)", format_fixed(cpp_images_per_s, 2),
-             format_fixed(py_images_per_s, 2), format_fixed(cpp_images_per_s / py_images_per_s, 2)});
-  t.add_row({"training, steps/s (batch 128)", format_fixed(cpp_steps_per_s, 3), format_fixed(py_steps_per_s, 3),
-             format_fixed(cpp_steps_per_s / py_steps_per_s, 2)});
+          "DiT small (" + std::to_string(model->parameter_count()) + " parameters), " +
+              std::to_string(threads) + " threads, median of " + std::to_string(rounds) +
+              " alternating rounds");
+  t.add_row({"sampling, images/s (batch " + std::to_string(batch) + ", " + std::to_string(steps) +
+                 " Euler steps, CFG)",
+             format_fixed(cs, 2), format_fixed(ps, 2), format_fixed(cs / ps, 2)});
+  t.add_row({"training, steps/s (batch 128)", format_fixed(ct, 3), format_fixed(pt, 3),
+             format_fixed(ct / pt, 2)});
   t.print(std::cout);
   if (!json_path.empty())
     write_json_file(json_path, {{"threads", threads},
+                                {"rounds", rounds},
                                 {"parameters", model->parameter_count()},
-                                {"cpp_sample_images_per_s", cpp_images_per_s},
-                                {"python_sample_images_per_s", py_images_per_s},
-                                {"sample_ratio", cpp_images_per_s / py_images_per_s},
-                                {"cpp_train_steps_per_s", cpp_steps_per_s},
-                                {"python_train_steps_per_s", py_steps_per_s},
-                                {"train_ratio", cpp_steps_per_s / py_steps_per_s},
+                                {"python_env", python_env},
+                                {"cpp_sample_images_per_s", cs},
+                                {"python_sample_images_per_s", ps},
+                                {"sample_ratio", cs / ps},
+                                {"cpp_train_steps_per_s", ct},
+                                {"python_train_steps_per_s", pt},
+                                {"train_ratio", ct / pt},
+                                {"per_round",
+                                 {{"cpp_sample", cpp_sample},
+                                  {"python_sample", py_sample},
+                                  {"cpp_train", cpp_train},
+                                  {"python_train", py_train}}},
                                 {"python", py}});
   return 0;
 }

@@ -29,6 +29,8 @@
 #include <tuple>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "optidiff/core/json.hpp"
 #include "optidiff/core/table.hpp"
 #include "optidiff/core/threads.hpp"
@@ -191,21 +193,17 @@ Json run_problem(const Problem& p, SamplerKind sampler, int steps, double cfg, i
 int main(int argc, char** argv) {
   int threads = 1, seeds = 2, skip_dit = 0, dit_seeds = 1;
   std::string json_path, cfgs = "1,3,5", model_path;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--seeds") seeds = std::stoi(v);
-    else if (k == "--skip-dit") skip_dit = std::stoi(v);
-    else if (k == "--dit-seeds") dit_seeds = std::stoi(v);
-    else if (k == "--cfg") cfgs = v;
-    else if (k == "--model") model_path = v;
-    else if (k == "--json") json_path = v;
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
+  CLI::App app{"ParaTAA, FP, FP+ and ParaDiGMS against sequential sampling (docs/paratAA.md)"};
+  app.add_option("--threads", threads)->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--seeds", seeds, "Seeds per mixture problem")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--skip-dit", skip_dit, "1: only the exact mixtures")->capture_default_str();
+  app.add_option("--dit-seeds", dit_seeds)->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--cfg", cfgs, "Guidance scales, comma-separated")->capture_default_str();
+  app.add_option("--model", model_path, "DiT checkpoint (default: the shipped one)");
+  app.add_option("--json", json_path, "Write the results here");
+  CLI11_PARSE(app, argc, argv);
   install_torch_thread_hook();
+  keep_freed_tensor_memory();
   set_num_threads(threads);
   torch::NoGradGuard no_grad;
   Json out = {{"threads", threads}, {"seeds", seeds}, {"runs", Json::array()}};

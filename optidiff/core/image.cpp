@@ -60,6 +60,39 @@ void write_png(const std::string& path, const Image& image) {
     throw Error(ErrorCode::kUnavailable, "cannot write PNG " + path + ": " + png.message);
 }
 
+std::string encode_png(const Image& image) {
+  png_image p;
+  std::memset(&p, 0, sizeof(p));
+  p.version = PNG_IMAGE_VERSION;
+  p.width = static_cast<png_uint_32>(image.width);
+  p.height = static_cast<png_uint_32>(image.height);
+  p.format = image.channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  png_alloc_size_t size = 0;
+  if (!png_image_write_to_memory(&p, nullptr, &size, 0, image.pixels.data(), 0, nullptr))
+    throw Error(ErrorCode::kInternal, std::string("PNG encoding failed: ") + p.message);
+  std::string out(size, '\0');
+  if (!png_image_write_to_memory(&p, out.data(), &size, 0, image.pixels.data(), 0, nullptr))
+    throw Error(ErrorCode::kInternal, std::string("PNG encoding failed: ") + p.message);
+  out.resize(size);
+  return out;
+}
+
+Image decode_png(std::string_view bytes) {
+  png_image p;
+  std::memset(&p, 0, sizeof(p));
+  p.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&p, bytes.data(), bytes.size()))
+    throw_invalid(std::string("not a PNG image: ") + p.message);
+  const bool gray = (p.format & PNG_FORMAT_FLAG_COLOR) == 0;
+  p.format = gray ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+  Image img(static_cast<int>(p.width), static_cast<int>(p.height), gray ? 1 : 3);
+  if (!png_image_finish_read(&p, nullptr, img.pixels.data(), 0, nullptr)) {
+    png_image_free(&p);
+    throw_invalid(std::string("corrupt PNG image: ") + p.message);
+  }
+  return img;
+}
+
 Image read_png(const std::string& path) {
   png_image png;
   std::memset(&png, 0, sizeof png);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace optidiff {
@@ -25,6 +26,9 @@ struct Image {
 
 void write_png(const std::string& path, const Image& image);
 Image read_png(const std::string& path);  // gray or RGB as stored (alpha dropped); throws kDataLoss
+// The same in memory (the ranking service stores and serves images without files).
+std::string encode_png(const Image& image);   // gray or RGB; throws kInternal if libpng fails
+Image decode_png(std::string_view bytes);     // throws kInvalidArgument if the bytes are not a PNG
 
 struct GridOptions {
   int columns = 8;                  // images per row

@@ -3,6 +3,12 @@
 #include <ATen/Parallel.h>
 
 #include <atomic>
+#include <cstdlib>
+
+#include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "optidiff/core/threads.hpp"
 
@@ -12,6 +18,21 @@ void install_torch_thread_hook() {
   static std::atomic<bool> installed{false};
   if (installed.exchange(true)) return;
   on_num_threads_change([](int n) { at::set_num_threads(n); });
+}
+
+void keep_freed_tensor_memory() {
+#if defined(__GLIBC__)
+  // Setting either value also turns off glibc's dynamic threshold adjustment, which would otherwise
+  // lower the trim threshold again.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
+void reexec_with_passive_openmp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
 }
 
 }  // namespace optidiff

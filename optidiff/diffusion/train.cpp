@@ -244,7 +244,9 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
   Stopwatch rate_clock;
   std::int64_t rate_start = step;
   model->train();
+  std::int64_t steps_this_run = 0;
   while (!done()) {
+    Stopwatch step_clock;
     if (step / steps_per_epoch != epoch) {
       epoch = step / steps_per_epoch;
       order = epoch_order(o.seed, epoch, train.size());
@@ -286,6 +288,7 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
     }
     ++step;
     const double l = loss.item<double>();
+    if (steps_this_run++ > 0) result.step_seconds += step_clock.seconds(), ++result.timed_steps;
     if (!std::isfinite(l))
       throw Error(ErrorCode::kFailedPrecondition, "training diverged at step " + std::to_string(step) +
                                                       " (loss " + std::to_string(l) +

@@ -58,6 +58,10 @@ struct TrainResult {
   std::int64_t resumed_from = -1;  // step of the state it resumed from, -1 if fresh
   double seconds = 0;              // total training wall time (including earlier runs)
   double loss = 0;                 // mean loss over the last 100 steps
+  // This run's speed: wall time of its steps after the first (which allocates gradients and optimiser
+  // state), checkpoint writes excluded; timed_steps / step_seconds is the steady step rate.
+  double step_seconds = 0;
+  std::int64_t timed_steps = 0;
   std::string model_path, state_path;
 };
 

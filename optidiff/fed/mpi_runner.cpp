@@ -1,12 +1,21 @@
 #include "optidiff/fed/mpi_runner.hpp"
 
 #include <mpi.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <list>
 #include <map>
 #include <thread>
+#include <vector>
 
 #include "optidiff/core/error.hpp"
 #include "optidiff/core/log.hpp"
@@ -16,7 +25,7 @@
 namespace optidiff::fed {
 namespace {
 
-constexpr int kTagWork = 1, kTagReply = 2, kTagStop = 3;
+constexpr int kTagWork = 1, kTagReply = 2, kTagStop = 3, kTagBye = 4;
 
 class Writer {
  public:
@@ -48,7 +57,8 @@ class Reader {
     return v;
   }
   const char* take(std::size_t n) {
-    if (n > buf_.size() - pos_) throw_data_loss("MPI message truncated at byte " + std::to_string(pos_));
+    if (n > buf_.size() - pos_)
+      throw_data_loss("MPI message truncated at byte " + std::to_string(pos_));
     pos_ += n;
     return buf_.data() + pos_ - n;
   }
@@ -78,25 +88,120 @@ std::string receive(int source, int tag, MPI_Status* status = nullptr) {
   int count = 0;
   MPI_Get_count(&st, MPI_BYTE, &count);
   std::string buf(std::size_t(count), '\0');
-  MPI_Recv(buf.data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  MPI_Recv(buf.data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD,
+           MPI_STATUS_IGNORE);
   if (status) *status = st;
   return buf;
 }
 
+// Who each rank is, exchanged once at start-up so that a rank can tell whether a peer's process has
+// exited. Open MPI 4.1 (no ULFM) reports nothing when a peer dies: with `mpirun --enable-recovery`
+// the survivors go on, a message to the dead rank vanishes or never completes, and a receive from
+// it never matches. A rank on the same host (same hostname and pid namespace) can see the exit
+// itself, with kill(pid, 0) and /proc/<pid>/stat; a rank elsewhere whose death the transport does
+// not report looks like a stalled one.
+struct ProcInfo {
+  std::int32_t pid = 0;
+  std::uint64_t pid_namespace = 0;
+  char host[256] = {};
+};
+
+ProcInfo self_info() {
+  ProcInfo p;
+  p.pid = std::int32_t(::getpid());
+  struct stat st {};
+  if (::stat("/proc/self/ns/pid", &st) == 0) p.pid_namespace = std::uint64_t(st.st_ino);
+  ::gethostname(p.host, sizeof(p.host) - 1);
+  return p;
+}
+
+std::vector<ProcInfo> exchange_info(int size) {
+  std::vector<ProcInfo> all(static_cast<std::size_t>(size));
+  ProcInfo me = self_info();
+  MPI_Allgather(&me, int(sizeof(ProcInfo)), MPI_BYTE, all.data(), int(sizeof(ProcInfo)), MPI_BYTE,
+                MPI_COMM_WORLD);
+  return all;
+}
+
+// True if `peer` runs on this host and its process has exited (gone, or a zombie not yet reaped by
+// Open MPI's daemon). False when it is alive or cannot be seen from here.
+bool has_exited(const ProcInfo& peer) {
+  const ProcInfo me = self_info();
+  if (peer.pid <= 0 || me.pid_namespace == 0 || peer.pid_namespace != me.pid_namespace ||
+      std::strncmp(peer.host, me.host, sizeof(me.host)) != 0)
+    return false;
+  if (::kill(pid_t(peer.pid), 0) == -1 && errno == ESRCH) return true;
+  std::ifstream stat_file("/proc/" + std::to_string(peer.pid) + "/stat");
+  std::string text;
+  std::getline(stat_file, text);
+  const auto paren = text.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= text.size()) return false;
+  const char state = text[paren + 2];
+  return state == 'Z' || state == 'X';
+}
+
+std::string mpi_error_string(int rc) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  return std::string(text, std::size_t(len));
+}
+
+// Polling instead of blocking MPI calls (which spin a core in Open MPI): sleeps that grow from 50
+// us to 2 ms while nothing arrives, so that a waiting rank costs the ranks computing beside it next
+// to nothing (each round takes tens of milliseconds at least) and still answers within 2 ms.
+class Backoff {
+ public:
+  void pause() {
+    std::this_thread::sleep_for(std::chrono::microseconds(us_));
+    us_ = std::min(us_ * 2, 2000);
+  }
+  void reset() { us_ = 50; }
+
+ private:
+  int us_ = 50;
+};
+
+void poll_pause() { std::this_thread::sleep_for(std::chrono::microseconds(200)); }
+
 // Worker: run the clients of each work message until told to stop.
-void serve_clients(const TrainConfig& c, Task& task, int rank) {
+void serve_clients(const TrainConfig& c, Task& task, int rank, const ProcInfo& server) {
   auto strategy = make_strategy(c.strategy, c.options, task.layout());
   std::map<int, ClientState> states;
-  // Fault injection for tests: OPTIDIFF_FED_STALL="rank,round,seconds" makes that rank sleep before answering.
+  // Fault injection for tests: OPTIDIFF_FED_STALL="rank,round,seconds" makes that rank sleep before
+  // answering.
   int stall_rank = -1, stall_round = -1;
   double stall_seconds = 0;
   if (const char* s = std::getenv("OPTIDIFF_FED_STALL"))
     std::sscanf(s, "%d,%d,%lf", &stall_rank, &stall_round, &stall_seconds);
+  // OPTIDIFF_FED_KILL="rank,round": that rank kills itself (SIGKILL, no clean-up) on receiving that
+  // round's work.
+  int kill_rank = -1, kill_round = -1;
+  if (const char* s = std::getenv("OPTIDIFF_FED_KILL"))
+    std::sscanf(s, "%d,%d", &kill_rank, &kill_round);
+  // Waits for a message from the server, polling (a blocking probe spins a core, which the other
+  // ranks on a small machine need) and giving up if the server's process has exited: under
+  // --enable-recovery nothing else would end this rank.
+  Stopwatch since_check;
+  auto server_gone = [&] {
+    if (since_check.seconds() < 0.1) return false;
+    since_check = Stopwatch();
+    if (!has_exited(server)) return false;
+    log_warning("rank " + std::to_string(rank) + ": the server (rank 0) has exited; stopping");
+    return true;
+  };
   for (;;) {
     MPI_Status st;
-    MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+    int flag = 0;
+    Backoff idle;
+    while (MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st), !flag) {
+      if (server_gone()) return;
+      idle.pause();
+    }
     if (st.MPI_TAG == kTagStop) {
       MPI_Recv(nullptr, 0, MPI_BYTE, 0, kTagStop, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      MPI_Send(nullptr, 0, MPI_BYTE, 0, kTagBye,
+               MPI_COMM_WORLD);  // the server waits for it (see stop_workers)
       return;
     }
     const std::string buf = receive(0, kTagWork);
@@ -105,6 +210,7 @@ void serve_clients(const TrainConfig& c, Task& task, int rank) {
     std::vector<int> clients(r.get<std::uint32_t>());
     for (auto& client : clients) client = r.get<std::int32_t>();
     const Message down = r.get_message();
+    if (rank == kill_rank && round == kill_round) std::raise(SIGKILL);
     Writer w;
     w.put<std::int32_t>(round);
     std::vector<std::pair<int, std::string>> failures;
@@ -133,7 +239,30 @@ void serve_clients(const TrainConfig& c, Task& task, int rank) {
     }
     if (rank == stall_rank && round == stall_round)
       std::this_thread::sleep_for(std::chrono::duration<double>(stall_seconds));
-    MPI_Send(w.buf.data(), int(w.buf.size()), MPI_BYTE, 0, kTagReply, MPI_COMM_WORLD);
+    // The server may have stopped waiting for this answer (it was late) and sent the stop message
+    // instead: a blocking send could then wait forever, so send without blocking and watch for the
+    // stop.
+    MPI_Request req;
+    w.buf.shrink_to_fit();  // (moving a std::string keeps its heap buffer; the request points into
+                            // it)
+    MPI_Isend(w.buf.data(), int(w.buf.size()), MPI_BYTE, 0, kTagReply, MPI_COMM_WORLD, &req);
+    Backoff sending;
+    for (int done = 0;;) {
+      MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+      if (done) break;
+      int stop = 0;
+      MPI_Iprobe(0, kTagStop, MPI_COMM_WORLD, &stop, MPI_STATUS_IGNORE);
+      if (stop) {
+        MPI_Recv(nullptr, 0, MPI_BYTE, 0, kTagStop, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Send(nullptr, 0, MPI_BYTE, 0, kTagBye, MPI_COMM_WORLD);
+        // The answer is abandoned, its request still pending: its buffer must outlive MPI_Finalize.
+        static std::list<std::string> abandoned;
+        abandoned.push_back(std::move(w.buf));
+        return;
+      }
+      if (server_gone()) return;
+      sending.pause();
+    }
   }
 }
 
@@ -144,47 +273,114 @@ std::optional<TrainResult> train_mpi(const TrainConfig& c, Task& task, const Mpi
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  if (size < 2) throw_invalid("--runner mpi needs at least 2 processes (mpirun -n P, P >= 2); got " + std::to_string(size));
+  if (size < 2)
+    throw_invalid("--runner mpi needs at least 2 processes (mpirun -n P, P >= 2); got " +
+                  std::to_string(size));
   if (!(options.timeout_seconds > 0))
-    throw_invalid("--timeout is " + std::to_string(options.timeout_seconds) + "; expected seconds > 0");
+    throw_invalid("--timeout is " + std::to_string(options.timeout_seconds) +
+                  "; expected seconds > 0");
   if (!c.checkpoint_dir.empty())
-    throw_invalid("--checkpoint is written by the simulation runner only (client states live on the MPI ranks)");
+    throw_invalid(
+        "--checkpoint is written by the simulation runner only (client states live on the MPI "
+        "ranks)");
+  const std::vector<ProcInfo> procs = exchange_info(size);
   if (rank != 0) {
-    serve_clients(c, task, rank);
+    serve_clients(c, task, rank, procs[0]);
     return std::nullopt;
   }
-  // A rank dropped for lateness still owes its answer. Work is never sent to it until that answer has been
-  // received and discarded: both messages can exceed MPI's eager limit, so a blocking send to a rank that
-  // is itself blocked sending its late answer would deadlock (seen with Open MPI's shared-memory transport).
-  std::map<int, int> owes;  // rank -> round of the answer it still owes
-  auto collect_late = [&](bool wait) {
-    for (auto it = owes.begin(); it != owes.end();) {
-      int flag = 0;
-      if (wait) {
-        log_info("waiting for rank " + std::to_string(it->first) + "'s late answer to round " +
-                 std::to_string(it->second) + " before stopping");
-        MPI_Probe(it->first, kTagReply, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        flag = 1;
-      } else {
-        MPI_Iprobe(it->first, kTagReply, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-      }
-      if (!flag) {
-        ++it;
-        continue;
-      }
-      receive(it->first, kTagReply);  // discarded: its round has been aggregated without it
-      it = owes.erase(it);
+  // Errors on the world communicator (a transport that notices a dead peer) come back as codes,
+  // which mark that rank dead, instead of aborting the server.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  if (const char* r = std::getenv("OMPI_MCA_orte_enable_recovery");
+      std::getenv("OMPI_COMM_WORLD_SIZE") && (!r || std::string(r) != "1"))
+    log_info(
+        "mpirun without --enable-recovery: Open MPI ends the whole job if a client rank dies "
+        "(with it, that rank's clients are dropped and the run goes on)");
+
+  // Per worker rank: what the server knows of it. A rank dropped for lateness still owes its
+  // answer; work is not sent to it until that answer has been received and discarded (both messages
+  // can exceed MPI's eager limit; a rank busy sending a late answer would not receive new work, and
+  // the first version, with blocking sends, deadlocked there). A rank whose process has exited, or
+  // whose messages fail, is dead: never sent to or waited for again, its clients failing every
+  // round with the reason.
+  struct Peer {
+    int owes = -1;     // round of the answer it still owes; -1 if none
+    std::string dead;  // why it is gone; "" while alive
+    std::list<std::pair<MPI_Request, std::string>>
+        sends;  // in flight; the buffers must stay put until done
+  };
+  std::vector<Peer> peers(static_cast<std::size_t>(size));
+  int current_round = 0;
+  auto mark_dead = [&](int worker, const std::string& why) {
+    auto& p = peers[std::size_t(worker)];
+    if (!p.dead.empty()) return;
+    p.dead = "rank " + std::to_string(worker) + " " + why + " (noticed in round " +
+             std::to_string(current_round) + ")";
+    p.owes = -1;
+    log_warning(p.dead + "; its clients are dropped for the rest of the run");
+    // Its pending sends are left as they are: a rendezvous send to a dead process never completes,
+    // and MPI_Finalize does not wait for it (Open MPI 4.1, tested). Their buffers stay alive in
+    // `peers`.
+  };
+  auto check_exit = [&](int worker) {
+    const auto& info = procs[std::size_t(worker)];
+    if (peers[std::size_t(worker)].dead.empty() && has_exited(info))
+      mark_dead(worker, "(pid " + std::to_string(info.pid) + ") has exited");
+    return !peers[std::size_t(worker)].dead.empty();
+  };
+  auto post = [&](int worker, int tag, std::string buf) {
+    auto& p = peers[std::size_t(worker)];
+    p.sends.emplace_back(MPI_REQUEST_NULL, std::move(buf));
+    auto& [req, data] = p.sends.back();
+    if (const int rc =
+            MPI_Isend(data.data(), int(data.size()), MPI_BYTE, worker, tag, MPI_COMM_WORLD, &req);
+        rc != MPI_SUCCESS)
+      mark_dead(worker, "failed a send: " + mpi_error_string(rc));
+  };
+  auto reap_sends = [&](int worker) {
+    auto& p = peers[std::size_t(worker)];
+    for (auto it = p.sends.begin(); it != p.sends.end() && p.dead.empty();) {
+      int done = 0;
+      if (const int rc = MPI_Test(&it->first, &done, MPI_STATUS_IGNORE); rc != MPI_SUCCESS)
+        mark_dead(worker, "failed a send: " + mpi_error_string(rc));
+      it = done ? p.sends.erase(it) : std::next(it);
+    }
+    return p.sends.empty();
+  };
+  // A message from `worker` ready to receive? Errors mark it dead.
+  auto ready = [&](int worker) {
+    int flag = 0;
+    if (const int rc = MPI_Iprobe(worker, kTagReply, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+        rc != MPI_SUCCESS) {
+      mark_dead(worker, "failed a probe: " + mpi_error_string(rc));
+      return false;
+    }
+    return flag != 0;
+  };
+  auto collect_late = [&] {
+    for (int worker = 1; worker < size; ++worker) {
+      auto& p = peers[std::size_t(worker)];
+      reap_sends(worker);
+      if (p.owes < 0 || check_exit(worker) || !ready(worker)) continue;
+      receive(worker, kTagReply);  // discarded: its round has been aggregated without it
+      p.owes = -1;
     }
   };
   const ClientExecutor executor = [&](int round, std::span<const int> clients, const Message& down,
                                       std::vector<Reply>& replies, std::vector<Failure>& failures) {
-    collect_late(false);
+    current_round = round;
+    collect_late();
+    for (int worker = 1; worker < size; ++worker) check_exit(worker);
     std::map<int, std::vector<int>> by_rank;
     std::map<int, std::string> failed;
     for (int client : clients) {
       const int worker = owner_rank(client, size);
-      if (auto late = owes.find(worker); late != owes.end())
-        failed[client] = "rank " + std::to_string(worker) + " has not yet answered round " + std::to_string(late->second);
+      const auto& p = peers[std::size_t(worker)];
+      if (!p.dead.empty())
+        failed[client] = p.dead;
+      else if (p.owes >= 0)
+        failed[client] = "rank " + std::to_string(worker) + " has not yet answered round " +
+                         std::to_string(p.owes);
       else
         by_rank[worker].push_back(client);
     }
@@ -194,22 +390,30 @@ std::optional<TrainResult> train_mpi(const TrainConfig& c, Task& task, const Mpi
       w.put<std::uint32_t>(std::uint32_t(own.size()));
       for (int client : own) w.put<std::int32_t>(client);
       w.put_message(down);
-      MPI_Send(w.buf.data(), int(w.buf.size()), MPI_BYTE, worker, kTagWork, MPI_COMM_WORLD);
+      post(worker, kTagWork, std::move(w.buf));
     }
     std::map<int, Reply> got;
-    Stopwatch sw;
+    Stopwatch sw, since_check;
     auto pending = by_rank;
+    Backoff idle;
     while (!pending.empty() && sw.seconds() < options.timeout_seconds) {
       bool any = false;
+      const bool check = since_check.seconds() >= 0.05;  // exits are looked for every 50 ms
+      if (check) since_check = Stopwatch();
       for (auto it = pending.begin(); it != pending.end();) {
-        int flag = 0;
-        MPI_Iprobe(it->first, kTagReply, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-        if (!flag) {
+        const int worker = it->first;
+        reap_sends(worker);
+        if (!peers[std::size_t(worker)].dead.empty() || (check && check_exit(worker))) {
+          for (int client : it->second) failed[client] = peers[std::size_t(worker)].dead;
+          it = pending.erase(it);
+          continue;
+        }
+        if (!ready(worker)) {
           ++it;
           continue;
         }
         any = true;
-        const std::string buf = receive(it->first, kTagReply);
+        const std::string buf = receive(worker, kTagReply);
         Reader r(buf);
         if (r.get<std::int32_t>() != round) continue;  // a late answer to an earlier round: discard
         const auto n = r.get<std::uint32_t>();
@@ -229,24 +433,80 @@ std::optional<TrainResult> train_mpi(const TrainConfig& c, Task& task, const Mpi
         }
         it = pending.erase(it);
       }
-      if (!any) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      if (any)
+        idle.reset();
+      else
+        idle.pause();
     }
     for (const auto& [worker, own] : pending) {
-      log_warning("round " + std::to_string(round) + ": rank " + std::to_string(worker) + " did not answer within " +
-                  format_double(options.timeout_seconds, 3) + " s" + "; its clients are dropped for this round");
+      log_warning("round " + std::to_string(round) + ": rank " + std::to_string(worker) +
+                  " did not answer within " + format_double(options.timeout_seconds, 3) + " s" +
+                  "; its clients are dropped for this round");
       for (int client : own)
         failed[client] = "rank " + std::to_string(worker) + " did not answer within " +
                          format_double(options.timeout_seconds, 3) + " s";
-      owes[worker] = round;
+      peers[std::size_t(worker)].owes = round;
     }
     for (int client : clients) {  // the sampled order, as the simulation
       if (auto it = got.find(client); it != got.end()) replies.push_back(std::move(it->second));
-      if (auto it = failed.find(client); it != failed.end()) failures.push_back({client, it->second});
+      if (auto it = failed.find(client); it != failed.end())
+        failures.push_back({client, it->second});
     }
   };
+  // Every wait here is bounded by the timeout: a late rank gets that long to deliver its answer (a
+  // rank blocked sending it would not see the stop message), then it is stopped anyway; dead ranks
+  // are skipped.
   auto stop_workers = [&] {
-    collect_late(true);  // a rank blocked sending a late answer cannot receive the stop message
-    for (int worker = 1; worker < size; ++worker) MPI_Send(nullptr, 0, MPI_BYTE, worker, kTagStop, MPI_COMM_WORLD);
+    Stopwatch sw;
+    auto owing = [&] {
+      for (int worker = 1; worker < size; ++worker)
+        if (peers[std::size_t(worker)].owes >= 0) return true;
+      return false;
+    };
+    if (owing())
+      log_info("waiting up to " + format_double(options.timeout_seconds, 3) +
+               " s for late answers");
+    while (owing() && sw.seconds() < options.timeout_seconds) {
+      collect_late();
+      poll_pause();
+    }
+    for (int worker = 1; worker < size; ++worker) {
+      auto& p = peers[std::size_t(worker)];
+      if (p.owes >= 0)
+        log_warning("rank " + std::to_string(worker) + " has still not answered round " +
+                    std::to_string(p.owes) + "; stopping it without that answer");
+      if (p.dead.empty()) post(worker, kTagStop, std::string());
+    }
+    // Each live worker acknowledges the stop. MPI_Finalize has no barrier (run_train_mpi sets
+    // async_mpi_finalize: Open MPI 4.1's finalize fence can wait forever for a dead rank), so this
+    // handshake is what guarantees every message has arrived before anyone exits.
+    std::vector<bool> bye(static_cast<std::size_t>(size), false);
+    Stopwatch flush;
+    for (bool all = false; !all && flush.seconds() < options.timeout_seconds; poll_pause()) {
+      all = true;
+      for (int worker = 1; worker < size; ++worker) {
+        if (bye[std::size_t(worker)] || !peers[std::size_t(worker)].dead.empty()) continue;
+        reap_sends(worker);
+        int flag = 0;
+        if (const int rc = MPI_Iprobe(worker, kTagBye, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+            rc != MPI_SUCCESS)
+          mark_dead(worker, "failed a probe: " + mpi_error_string(rc));
+        else if (flag)
+          MPI_Recv(nullptr, 0, MPI_BYTE, worker, kTagBye, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        else if (!check_exit(worker))
+          all = false;
+        bye[std::size_t(worker)] = flag != 0;
+      }
+    }
+    for (int worker = 1; worker < size; ++worker)
+      if (!bye[std::size_t(worker)] && peers[std::size_t(worker)].dead.empty())
+        log_warning("rank " + std::to_string(worker) + " did not acknowledge the stop within " +
+                    format_double(options.timeout_seconds, 3) + " s");
+    // Sends that never completed (to dead ranks) keep their buffers until the process exits: MPI
+    // still holds pointers into them through MPI_Finalize. splice() moves list nodes, so the
+    // buffers stay put.
+    static std::list<std::pair<MPI_Request, std::string>> abandoned;
+    for (auto& p : peers) abandoned.splice(abandoned.end(), p.sends);
   };
   TrainResult result;
   try {

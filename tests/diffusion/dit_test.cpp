@@ -31,16 +31,7 @@ Batch random_batch(int b, std::uint64_t seed = 2) {
   return {torch::randn({b, 1, 28, 28}), torch::rand({b}), torch::randint(0, 11, {b}, torch::kInt64)};
 }
 
-template <typename F>
-void expect_error(F&& f, ErrorCode code, const std::string& fragment) {
-  try {
-    f();
-    FAIL() << "no error; expected one containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error;
 
 TEST(DiT, SmallConfigHasAbout1_9MParameters) {
   DiT m(dit_config("small"));
@@ -250,6 +241,8 @@ TEST(Train, ResumeAfterAStopContinuesBitExactly) {
   const auto r = train_dit(small_train(), tiny_options(resumed.path(), 20));
   EXPECT_EQ(r.resumed_from, 9);
   EXPECT_EQ(r.steps, 20);
+  EXPECT_EQ(r.timed_steps, 10);  // this run's 11 steps less its first (the benchmark's steady rate)
+  EXPECT_GT(r.step_seconds, 0);
   const auto a = load_checkpoint(straight.file("train_state.ckpt"));
   const auto b = load_checkpoint(resumed.file("train_state.ckpt"));
   ASSERT_EQ(a.tensors.size(), b.tensors.size());

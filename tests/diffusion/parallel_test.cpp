@@ -231,15 +231,7 @@ TEST(Parallel, TrajectoryFileRoundTripsAndIsChecked) {
   const torch::Tensor traj = sequential_trajectory(plan, make_denoise_fn(o.gmm, plan.output), noise, o.labels);
   save_trajectory(dir.file("t.ckpt"), traj, plan, {{"class", 0}});
   EXPECT_TRUE(torch::equal(load_warm_start(dir.file("t.ckpt"), plan, 2, {kDim}), traj));
-  auto expect_error = [](const std::function<void()>& f, ErrorCode code, const std::string& fragment) {
-    try {
-      f();
-      ADD_FAILURE() << "no error; expected " << fragment;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), code) << e.what();
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-    }
-  };
+  using testing::expect_error;
   const Plan more = make_plan(o.gmm.schedule(), {.steps = 12});
   expect_error([&] { load_warm_start(dir.file("t.ckpt"), more, 2, {kDim}); }, ErrorCode::kInvalidArgument, "steps");
   const Plan ddpm = make_plan(o.gmm.schedule(), {.sampler = SamplerKind::kDdpm, .steps = 10});

@@ -55,6 +55,16 @@ void expect_cli_error(const CliResult& r, int code, const std::string& fragment)
   EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
 }
 
+void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& fragment) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one containing '" << fragment << "'";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
 TempDir::TempDir() {
   std::string templ = (fs::temp_directory_path() / "optidiff-test-XXXXXX").string();
   if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");

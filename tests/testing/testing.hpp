@@ -1,8 +1,11 @@
 // tests/testing/testing.hpp: helpers shared by every test suite.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "optidiff/core/error.hpp"
 
 namespace optidiff::testing {
 
@@ -17,6 +20,10 @@ CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::s
 // Expects exit status `code` and one error line on stderr that starts with "optidiff: error: " and
 // contains `fragment` (the CLI's error contract).
 void expect_cli_error(const CliResult& r, int code, const std::string& fragment);
+
+// Expects f() to throw optidiff::Error with `code` and a message containing `fragment` (the library's
+// error contract).
+void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& fragment);
 
 // A fresh directory under the system temp dir, removed when the object dies.
 class TempDir {

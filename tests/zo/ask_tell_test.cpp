@@ -10,6 +10,7 @@
 #include "optidiff/zo/ask_tell.hpp"
 #include "optidiff/zo/factory.hpp"
 #include "optidiff/zo/oracle.hpp"
+#include "tests/testing/testing.hpp"
 
 namespace optidiff::zo {
 namespace {
@@ -30,15 +31,7 @@ class AskTellContract : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<AskTell> make() const { return make_optimizer(start(), settings_for(GetParam())); }
 };
 
-void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error;
 
 TEST_P(AskTellContract, AskRepeatsThePendingRound) {
   auto opt = make();

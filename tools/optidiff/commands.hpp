@@ -43,11 +43,18 @@ std::vector<TourRow> tour_sparse(const TourContext& ctx);
 void add_zo_commands(CLI::App& app);
 std::vector<TourRow> tour_zo(const TourContext& ctx);
 
+// rank rl | rl-eval (rl_commands.cpp): policy search from episode rankings; call after add_zo_commands
+void add_rl_commands(CLI::App& app);
+std::vector<TourRow> tour_rl(const TourContext& ctx);
+
 void add_fed_commands(CLI::App& app);
 std::vector<TourRow> tour_fed(const TourContext& ctx);
 
 void add_recover_commands(CLI::App& app);
 std::vector<TourRow> tour_matrix(const TourContext& ctx);
+
+// serve: the ranking service, image steering and the HTTP ask/tell API (serve_commands.cpp)
+void add_serve_commands(CLI::App& app);
 
 void add_tour_command(CLI::App& app);
 

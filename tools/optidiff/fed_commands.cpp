@@ -1,9 +1,21 @@
-// optidiff fed train | bench: federated learning on Fashion-MNIST with z-SignFedAvg, FedLion and baselines.
+// optidiff fed train | bench: federated learning on Fashion-MNIST with z-SignFedAvg, FedLion and
+// baselines.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "optidiff/core/error.hpp"
@@ -25,7 +37,8 @@
 namespace optidiff::cli {
 namespace {
 
-// Strategy flags: only those the user gives override the strategy's defaults (fed::default_options).
+// Strategy flags: only those the user gives override the strategy's defaults
+// (fed::default_options).
 struct StrategyFlags {
   fed::StrategyOptions given;
   std::string z = "1";
@@ -36,24 +49,34 @@ struct StrategyFlags {
 void add_strategy_flags(CLI::App* cmd, StrategyFlags& f) {
   auto add = [&](const char* flag, double fed::StrategyOptions::*field, const char* help) {
     auto* opt = cmd->add_option(flag, f.given.*field, help);
-    f.setters.emplace_back(opt, [&f, field](fed::StrategyOptions& o) { o.*field = f.given.*field; });
+    f.setters.emplace_back(opt,
+                           [&f, field](fed::StrategyOptions& o) { o.*field = f.given.*field; });
   };
-  add("--lr", &fed::StrategyOptions::lr, "Client learning rate (default per strategy: 0.05; fedlion, fafed 1e-3; fedda 0.1)");
-  add("--momentum", &fed::StrategyOptions::momentum, "Local SGD momentum; FedDA's beta (default 0; fedda 0.9)");
+  add("--lr", &fed::StrategyOptions::lr,
+      "Client learning rate (default per strategy: 0.05; fedlion, fafed 1e-3; fedda 0.1)");
+  add("--momentum", &fed::StrategyOptions::momentum,
+      "Local SGD momentum; FedDA's beta (default 0; fedda 0.9)");
   add("--server-lr", &fed::StrategyOptions::server_lr,
       "Server learning rate eta (default 1; signsgd, sto-signsgd 1e-3; fedadam/yogi/ams 1e-2)");
-  add("--server-momentum", &fed::StrategyOptions::server_momentum, "Server heavy-ball beta_s, fedavg and zsignfedavg (default 0)");
+  add("--server-momentum", &fed::StrategyOptions::server_momentum,
+      "Server heavy-ball beta_s, fedavg and zsignfedavg (default 0)");
   add("--sigma", &fed::StrategyOptions::sigma, "zsignfedavg noise scale, >= 0 (default 0.01)");
   add("--beta1", &fed::StrategyOptions::beta1, "Lion/Adam/FedOpt beta1 in [0,1) (default 0.9)");
-  add("--beta2", &fed::StrategyOptions::beta2, "Lion/Adam/FedOpt beta2 in [0,1) (default 0.99; fedlion 0.9; fafed 0.999)");
-  add("--weight-decay", &fed::StrategyOptions::weight_decay, "Lion/AdamW decoupled weight decay (default 0)");
+  add("--beta2", &fed::StrategyOptions::beta2,
+      "Lion/Adam/FedOpt beta2 in [0,1) (default 0.99; fedlion 0.9; fafed 0.999)");
+  add("--weight-decay", &fed::StrategyOptions::weight_decay,
+      "Lion/AdamW decoupled weight decay (default 0)");
   add("--eps", &fed::StrategyOptions::eps, "AdamW epsilon, fafed (default 1e-6)");
   add("--tau", &fed::StrategyOptions::tau, "FedOpt adaptivity tau (default 1e-3)");
-  auto* z = cmd->add_option("--z", f.z, "zsignfedavg noise family: 1 (Gaussian), 2, 3, ... or inf (uniform) (default 1)");
+  auto* z = cmd->add_option(
+      "--z", f.z, "zsignfedavg noise family: 1 (Gaussian), 2, 3, ... or inf (uniform) (default 1)");
   f.setters.emplace_back(z, [&f](fed::StrategyOptions& o) { o.z = fed::parse_z(f.z); });
-  auto* nd = cmd->add_flag("--no-debias", f.no_debias, "zsignfedavg: server scale kappa = 1 (author code) instead of sigma/eta_z");
+  auto* nd =
+      cmd->add_flag("--no-debias", f.no_debias,
+                    "zsignfedavg: server scale kappa = 1 (author code) instead of sigma/eta_z");
   f.setters.emplace_back(nd, [](fed::StrategyOptions& o) { o.debias = false; });
-  auto* mv = cmd->add_flag("--majority-vote", f.majority_vote, "zsignfedavg: server takes sign(sum of signs)");
+  auto* mv = cmd->add_flag("--majority-vote", f.majority_vote,
+                           "zsignfedavg: server takes sign(sum of signs)");
   f.setters.emplace_back(mv, [](fed::StrategyOptions& o) { o.majority_vote = true; });
 }
 
@@ -67,7 +90,8 @@ fed::StrategyOptions resolve(const std::string& strategy, int local_steps, const
 }
 
 struct TrainArgs {
-  std::string strategy = "fedavg", partition = "iid", model = "cnn", data_dir, json, checkpoint, runner = "sim";
+  std::string strategy = "fedavg", partition = "iid", model = "cnn", data_dir, json, checkpoint,
+              runner = "sim";
   int clients = 100, per_round = 10, local_steps = 5, rounds = 50, eval_every = 10, batch = 32;
   int train_samples = 0, test_samples = 0;
   double alpha = 1.0, dropout = 0, timeout = 60;
@@ -78,19 +102,28 @@ struct TrainArgs {
 
 void add_run_flags(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--clients", a.clients, "Number of clients N")->capture_default_str();
-  cmd->add_option("--per-round", a.per_round, "Clients sampled per round n (1 <= n <= N)")->capture_default_str();
+  cmd->add_option("--per-round", a.per_round, "Clients sampled per round n (1 <= n <= N)")
+      ->capture_default_str();
   cmd->add_option("--local-steps", a.local_steps, "Local steps E per round")->capture_default_str();
-  cmd->add_option("--batch", a.batch, "Client minibatch size (drawn with replacement)")->capture_default_str();
-  cmd->add_option("--partition", a.partition, "iid, shards, dirichlet (per class) or dirichlet-columns (authors')")
+  cmd->add_option("--batch", a.batch, "Client minibatch size (drawn with replacement)")
+      ->capture_default_str();
+  cmd->add_option("--partition", a.partition,
+                  "iid, shards, dirichlet (per class) or dirichlet-columns (authors')")
       ->capture_default_str();
   cmd->add_option("--alpha", a.alpha, "Dirichlet concentration")->capture_default_str();
-  cmd->add_option("--model", a.model, "cnn (26,010 parameters) or resnet20 (GroupNorm, 269,434)")->capture_default_str();
-  cmd->add_option("--train-samples", a.train_samples, "Use the first n training images (0 = all)")->capture_default_str();
-  cmd->add_option("--test-samples", a.test_samples, "Evaluate on the first n test images (0 = all)")->capture_default_str();
-  cmd->add_option("--dropout", a.dropout, "Fraction of sampled clients that fail each round, in [0, 1)")
+  cmd->add_option("--model", a.model, "cnn (26,010 parameters) or resnet20 (GroupNorm, 269,434)")
       ->capture_default_str();
-  cmd->add_option("--eval-every", a.eval_every, "Evaluate every R rounds (and after the last)")->capture_default_str();
-  cmd->add_option("--seed", a.seed, "Random seed (partition, model, sampling, minibatches, noise)")->capture_default_str();
+  cmd->add_option("--train-samples", a.train_samples, "Use the first n training images (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--test-samples", a.test_samples, "Evaluate on the first n test images (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--dropout", a.dropout,
+                  "Fraction of sampled clients that fail each round, in [0, 1)")
+      ->capture_default_str();
+  cmd->add_option("--eval-every", a.eval_every, "Evaluate every R rounds (and after the last)")
+      ->capture_default_str();
+  cmd->add_option("--seed", a.seed, "Random seed (partition, model, sampling, minibatches, noise)")
+      ->capture_default_str();
   add_data_dir_option(cmd, a.data_dir);
 }
 
@@ -108,9 +141,12 @@ fed::TrainConfig make_config(const TrainArgs& a) {
             .seed = a.seed,
             .data_dir = a.data_dir};
   if (a.per_round < 1 || a.per_round > a.clients)
-    throw_invalid("--per-round is " + std::to_string(a.per_round) + "; expected 1 <= per-round <= --clients (" +
-                  std::to_string(a.clients) + ")");
-  c.federation = {.per_round = a.per_round, .rounds = a.rounds, .eval_every = a.eval_every, .dropout = a.dropout,
+    throw_invalid("--per-round is " + std::to_string(a.per_round) +
+                  "; expected 1 <= per-round <= --clients (" + std::to_string(a.clients) + ")");
+  c.federation = {.per_round = a.per_round,
+                  .rounds = a.rounds,
+                  .eval_every = a.eval_every,
+                  .dropout = a.dropout,
                   .seed = a.seed};
   c.checkpoint_dir = a.checkpoint;
   c.resume = a.resume;
@@ -123,8 +159,8 @@ void print_history(const fed::TrainResult& r, const std::string& title) {
   Table t({"round", "test acc", "test loss", "train loss", "uplink", "downlink", "seconds"}, title);
   for (const auto& p : r.history)
     t.add_row({std::to_string(p.round), format_fixed(p.accuracy, 4), format_fixed(p.loss, 4),
-               format_fixed(p.train_loss, 4), megabytes(double(p.uplink_bytes)), megabytes(double(p.downlink_bytes)),
-               format_fixed(p.seconds, 1)});
+               format_fixed(p.train_loss, 4), megabytes(double(p.uplink_bytes)),
+               megabytes(double(p.downlink_bytes)), format_fixed(p.seconds, 1)});
   t.print(std::cout);
 }
 
@@ -143,6 +179,11 @@ void run_train_mpi(const TrainArgs& a, const fed::TrainConfig& c) {
 #ifdef OPTIDIFF_HAVE_MPI
   int initialised = 0;
   MPI_Initialized(&initialised);
+  // No barrier in MPI_Finalize: Open MPI 4.1's finalize fence can wait forever for a rank that was
+  // killed (seen under mpirun --enable-recovery); fed::train_mpi ends with a stop/acknowledge
+  // handshake instead. Read at MPI_Init, and set the same way on every rank; an explicit setting by
+  // the user is kept.
+  if (!initialised) ::setenv("OMPI_MCA_async_mpi_finalize", "1", 0);
   if (!initialised) MPI_Init(nullptr, nullptr);
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -154,12 +195,13 @@ void run_train_mpi(const TrainArgs& a, const fed::TrainConfig& c) {
   try {
     auto task = fed::make_fashion_task(c.task);
     if (rank == 0)
-      std::cout << "optidiff fed train --runner mpi: " << c.strategy << ", rank 0 serves " << size - 1
-                << " client rank(s), timeout " << format_double(a.timeout, 3) << " s\n";
+      std::cout << "optidiff fed train --runner mpi: " << c.strategy << ", rank 0 serves "
+                << size - 1 << " client rank(s), timeout " << format_double(a.timeout, 3) << " s\n";
     Progress bar("fed train " + c.strategy, a.rounds);
-    const auto r = fed::train_mpi(c, *task, {.timeout_seconds = a.timeout}, [&](const fed::RoundStats& s) {
-      bar.update(s.round, std::to_string(s.replies) + " replies");
-    });
+    const auto r =
+        fed::train_mpi(c, *task, {.timeout_seconds = a.timeout}, [&](const fed::RoundStats& s) {
+          bar.update(s.round, std::to_string(s.replies) + " replies");
+        });
     bar.finish();
     if (r) report(a, c, *r);
   } catch (...) {
@@ -170,7 +212,9 @@ void run_train_mpi(const TrainArgs& a, const fed::TrainConfig& c) {
 #else
   (void)a;
   (void)c;
-  throw_invalid("--runner mpi: this optidiff was built without Open MPI (install libopenmpi-dev and rebuild)");
+  throw_invalid(
+      "--runner mpi: this optidiff was built without Open MPI (install libopenmpi-dev and "
+      "rebuild)");
 #endif
 }
 
@@ -179,22 +223,32 @@ void run_train(const TrainArgs& a) {
   if (a.runner == "mpi") return run_train_mpi(a, c);
   if (a.runner != "sim") throw_invalid("--runner is \"" + a.runner + "\"; expected sim or mpi");
   auto task = fed::make_fashion_task(c.task);
-  std::cout << "optidiff fed train: " << c.strategy << ", " << a.clients << " clients, " << a.per_round
-            << " per round, E = " << a.local_steps << ", " << a.partition << " (alpha " << format_double(a.alpha, 3)
-            << "), " << a.model << ", seed " << a.seed << "\n";
+  std::cout << "optidiff fed train: " << c.strategy << ", " << a.clients << " clients, "
+            << a.per_round << " per round, E = " << a.local_steps << ", " << a.partition
+            << " (alpha " << format_double(a.alpha, 3) << "), " << a.model << ", seed " << a.seed
+            << "\n";
   Progress bar("fed train " + c.strategy, a.rounds);
   auto r = fed::train(c, *task, [&](const fed::RoundStats& s) {
-    bar.update(s.round, std::to_string(s.replies) + " replies, train loss " + format_fixed(s.train_loss, 3));
+    bar.update(s.round,
+               std::to_string(s.replies) + " replies, train loss " + format_fixed(s.train_loss, 3));
   });
   bar.finish();
   report(a, c, r);
 }
 
-// ---- benchmark -------------------------------------------------------------------------------------
+// ---- benchmark
+// ------------------------------------------------------------------------------------- Every
+// finished run is appended as one JSON line to the results file (<--json without .json>.jsonl), so
+// a sweep of hours survives a stop: `--resume` skips the runs already there. The first line records
+// the configuration every run depends on; a file made with another one is refused. Seeds are the
+// outer loop, so seed 0 of every (alpha, E, strategy) cell is done before seed 1 starts, and the
+// tables are made from whatever runs exist, with the number of seeds of each cell.
 
 struct BenchArgs {
-  bool quick = false;
-  int rounds = 500, seeds = 3, clients = 100, per_round = 10, eval_every = 10, test_samples = 0, train_samples = 0;
+  bool quick = false, resume = false, summary_only = false;
+  int rounds = 300, seeds = 3, clients = 100, per_round = 10, eval_every = 10, test_samples = 0,
+      train_samples = 0;
+  int centralised_steps = 500;
   std::vector<double> alphas = {0.1, 1.0};
   std::vector<int> local_steps = {1, 5};
   std::vector<std::string> strategies;
@@ -202,7 +256,8 @@ struct BenchArgs {
   std::uint64_t seed = 0;
 };
 
-// Tuned settings of the benchmark (a small grid on Fashion-MNIST, CNN, E = 5, alpha = 1; docs/federated.md).
+// Tuned settings of the benchmark (a small grid on Fashion-MNIST, CNN, E = 5, alpha = 1;
+// docs/federated.md).
 struct BenchEntry {
   std::string label, strategy;
   std::function<void(fed::StrategyOptions&)> tune;
@@ -211,7 +266,8 @@ std::vector<BenchEntry> bench_entries() {
   return {
       {"fedavg", "fedavg", [](auto& o) { o.lr = 0.05; }},
       {"zsignfedavg z=1", "zsignfedavg", [](auto& o) { o.z = 1, o.sigma = 0.01, o.lr = 0.05; }},
-      {"zsignfedavg z=inf", "zsignfedavg", [](auto& o) { o.z = fed::kZInfinity, o.sigma = 0.01, o.lr = 0.05; }},
+      {"zsignfedavg z=inf", "zsignfedavg",
+       [](auto& o) { o.z = fed::kZInfinity, o.sigma = 0.01, o.lr = 0.05; }},
       {"signsgd", "signsgd", [](auto& o) { o.server_lr = 1e-3, o.lr = 0.05; }},
       {"ef-signsgd", "ef-signsgd", [](auto& o) { o.lr = 0.05; }},
       {"sto-signsgd", "sto-signsgd", [](auto& o) { o.server_lr = 1e-3, o.lr = 0.05; }},
@@ -224,14 +280,181 @@ std::vector<BenchEntry> bench_entries() {
   };
 }
 
+fed::StrategyOptions entry_options(const BenchEntry& entry, int local_steps) {
+  auto o = fed::default_options(entry.strategy);
+  o.local_steps = local_steps;
+  entry.tune(o);
+  return o;
+}
+
+Json options_json(const fed::StrategyOptions& o) {
+  return {{"lr", o.lr},
+          {"momentum", o.momentum},
+          {"server_lr", o.server_lr},
+          {"server_momentum", o.server_momentum},
+          {"z", o.z},
+          {"sigma", o.sigma},
+          {"debias", o.debias},
+          {"majority_vote", o.majority_vote},
+          {"beta1", o.beta1},
+          {"beta2", o.beta2},
+          {"weight_decay", o.weight_decay},
+          {"eps", o.eps},
+          {"tau", o.tau}};
+}
+
+// What every run of the sweep depends on besides its cell (alpha, E, entry) and seed. The grid
+// itself (alphas, E, seeds, strategies) may grow between invocations; these may not.
+Json bench_header(const BenchArgs& a) {
+  Json entries = Json::object();
+  for (const auto& e : bench_entries()) {
+    Json j = options_json(entry_options(e, 1));
+    j["strategy"] = e.strategy;
+    entries[e.label] = j;
+  }
+  return {{"optidiff_fed_bench", 1},
+          {"model", "cnn"},
+          {"partition", "dirichlet-columns"},
+          {"batch", fed::FashionTaskOptions{}.batch},
+          {"rounds", a.rounds},
+          {"clients", a.clients},
+          {"per_round", a.per_round},
+          {"eval_every", a.eval_every},
+          {"train_samples", a.train_samples},
+          {"test_samples", a.test_samples},
+          {"entries", entries}};
+}
+
+// "" if equal, else the first differing member as "rounds is 300 there, 200 now".
+std::string first_difference(const Json& there, const Json& now, const std::string& path) {
+  if (there.is_object() && now.is_object()) {
+    for (const auto& [key, value] : now.items()) {
+      const std::string sub = path.empty() ? key : path + "." + key;
+      if (!there.contains(key)) return sub + " is missing there, " + value.dump() + " now";
+      if (auto d = first_difference(there.at(key), value, sub); !d.empty()) return d;
+    }
+    for (const auto& [key, value] : there.items())
+      if (!now.contains(key))
+        return (path.empty() ? key : path + "." + key) + " is " + value.dump() +
+               " there, missing now";
+    return "";
+  }
+  return there == now ? "" : path + " is " + there.dump() + " there, " + now.dump() + " now";
+}
+
+std::string runs_path(const std::string& json) {
+  const std::string ext = ".json";
+  if (json.size() > ext.size() && json.compare(json.size() - ext.size(), ext.size(), ext) == 0)
+    return json.substr(0, json.size() - ext.size()) + ".jsonl";
+  return json + ".jsonl";
+}
+
+std::string run_key(const std::string& label, double alpha, int e, std::uint64_t seed) {
+  return label + " | alpha " + Json(alpha).dump() + " | E " + std::to_string(e) + " | seed " +
+         std::to_string(seed);
+}
+std::string run_key(const Json& run) {
+  return run_key(json_get<std::string>(run, "label", "run"), json_get<double>(run, "alpha", "run"),
+                 json_get<int>(run, "local_steps", "run"),
+                 json_get<std::uint64_t>(run, "seed", "run"));
+}
+
+void append_line(const std::string& path, const Json& j) {
+  const std::string line = j.dump() + "\n";
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (!f)
+    throw Error(ErrorCode::kUnavailable, "cannot append to " + path + ": " + std::strerror(errno));
+  const bool ok = std::fwrite(line.data(), 1, line.size(), f) == line.size() &&
+                  std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok)
+    throw Error(ErrorCode::kUnavailable, "cannot append to " + path + ": " + std::strerror(errno));
+}
+
+// One writer per results file (flock on <file>.lock, released when the process ends however it
+// ends): two sweeps on one file would both run, and append, the same missing runs.
+class RunsLock {
+ public:
+  explicit RunsLock(const std::string& path) : lock_(path + ".lock") {
+    fd_ = ::open(lock_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      throw Error(ErrorCode::kUnavailable, "cannot open " + lock_ + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw Error(ErrorCode::kFailedPrecondition,
+                  path + " is in use by another optidiff fed bench (" + lock_ +
+                      " is locked); wait for it to finish or stop it first");
+    }
+  }
+  ~RunsLock() { ::close(fd_); }
+  RunsLock(const RunsLock&) = delete;
+  RunsLock& operator=(const RunsLock&) = delete;
+
+ private:
+  std::string lock_;
+  int fd_ = -1;
+};
+
+// The runs already in `path` (checked against `header`); creates the file with the header if
+// absent.
+std::vector<Json> open_runs_file(const std::string& path, const Json& header, bool resume,
+                                 bool summary_only) {
+  if (!std::filesystem::exists(path)) {
+    if (summary_only) throw_not_found("--summary-only: no results file " + path);
+    append_line(path, header);
+    return {};
+  }
+  if (!resume && !summary_only)
+    throw Error(
+        ErrorCode::kFailedPrecondition,
+        path + " exists; pass --resume to continue that sweep (same configuration), or remove it");
+  const std::string text = read_text_file(path);
+  std::vector<Json> runs;
+  std::size_t pos = 0;
+  int line_no = 0;
+  while (pos < text.size()) {
+    const std::size_t nl = text.find('\n', pos);
+    ++line_no;
+    if (nl == std::string::npos) {
+      // A run killed while appending leaves a line without its newline: drop it, the run is redone.
+      log_warning(path + ": line " + std::to_string(line_no) +
+                  " is incomplete (a run stopped while writing it); " +
+                  "it is removed and that run is done again");
+      if (!summary_only) std::filesystem::resize_file(path, pos);
+      break;
+    }
+    const std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) continue;
+    Json j = parse_json(line, path + " line " + std::to_string(line_no));
+    if (line_no == 1) {
+      if (!j.is_object() || !j.contains("optidiff_fed_bench"))
+        throw_data_loss(
+            path +
+            " is not an optidiff fed bench results file (its first line has no configuration)");
+      if (const auto d = first_difference(j, header, ""); !d.empty())
+        throw Error(ErrorCode::kFailedPrecondition, path +
+                                                        " was made with another configuration (" +
+                                                        d + "); use another --json or remove it");
+      continue;
+    }
+    run_key(j);  // validates the keys
+    runs.push_back(std::move(j));
+  }
+  if (line_no == 0) throw_data_loss(path + " is empty (no configuration line); remove it");
+  return runs;
+}
+
 // First history point at or above target: {round, cumulative uplink bytes}; {-1, 0} if never.
-std::pair<int, std::uint64_t> to_target(const std::vector<fed::HistoryPoint>& h, double target) {
-  for (const auto& p : h)
-    if (p.accuracy >= target) return {p.round, p.uplink_bytes};
+std::pair<int, double> to_target(const Json& history, double target) {
+  for (const auto& p : history)
+    if (p.at("accuracy").get<double>() >= target)
+      return {p.at("round").get<int>(), p.at("uplink_bytes").get<double>()};
   return {-1, 0};
 }
 
-// Plain centralised minibatch SGD on the same model and batch: steps per second (the simulation's peer).
+// Plain centralised minibatch SGD on the same model and batch: steps per second (the simulation's
+// peer).
 double centralised_steps_per_second(fed::Task& task, int steps, std::uint64_t seed) {
   auto& objective = task.client(0);
   std::vector<float> x = task.initial_model(), g(x.size());
@@ -244,9 +467,119 @@ double centralised_steps_per_second(fed::Task& task, int steps, std::uint64_t se
   return steps / sw.seconds();
 }
 
+// Tables and the summary JSON from the runs of the grid that exist, however many seeds each cell
+// has.
+Json summarise(const BenchArgs& a, const std::vector<BenchEntry>& entries,
+               const std::vector<Json>& all, bool print) {
+  std::set<std::string> grid;
+  for (std::uint64_t s = 0; s < std::uint64_t(a.seeds); ++s)
+    for (double alpha : a.alphas)
+      for (int e : a.local_steps)
+        for (const auto& entry : entries) grid.insert(run_key(entry.label, alpha, e, a.seed + s));
+  Json runs = Json::array(), cells = Json::array();
+  for (const auto& r : all)
+    if (grid.count(run_key(r))) runs.push_back(r);
+  Table summary({"alpha", "E", "strategy", "seeds", "final acc", "best acc", "gain last 20%",
+                 "uplink/client/round", "uplink total", "steps/s"},
+                "\nFashion-MNIST, CNN, " + std::to_string(a.clients) + " clients, " +
+                    std::to_string(a.per_round) + " per round, " + std::to_string(a.rounds) +
+                    " rounds, dirichlet-columns; mean over the seeds done (" +
+                    std::to_string(runs.size()) + " of " + std::to_string(grid.size()) + " runs)");
+  Table target_table({"alpha", "E", "target", "strategy", "seeds reaching", "rounds to target",
+                      "uplink to target"},
+                     "\nRounds and uplink bytes to the target accuracy (0.95 x the best mean final "
+                     "accuracy of the "
+                     "setting), mean over the seeds that reach it");
+  double sps_sum = 0;
+  for (const auto& r : runs) sps_sum += r.at("client_steps_per_second").get<double>();
+  for (double alpha : a.alphas) {
+    for (int e : a.local_steps) {
+      std::map<std::string, std::vector<const Json*>> cell;
+      for (const auto& r : runs)
+        if (r.at("alpha").get<double>() == alpha && r.at("local_steps").get<int>() == e)
+          cell[r.at("label").get<std::string>()].push_back(&r);
+      double best = 0;
+      for (const auto& [label, rs] : cell) {
+        double mean = 0;
+        for (const Json* r : rs) mean += r->at("test_accuracy").get<double>() / double(rs.size());
+        best = std::max(best, mean);
+      }
+      const double target = std::floor(0.95 * best * 100) / 100;
+      for (const auto& entry : entries) {
+        const auto& rs = cell[entry.label];
+        if (rs.empty()) {
+          summary.add_row({format_double(alpha, 2), std::to_string(e), entry.label, "0", "-", "-",
+                           "-", "-", "-", "-"});
+          continue;
+        }
+        const double n = double(rs.size());
+        double final_acc = 0, best_acc = 0, gain = 0, up = 0, rounds_sum = 0, bytes_sum = 0,
+               sps = 0;
+        int reached = 0;
+        for (const Json* r : rs) {
+          const auto& h = r->at("history");
+          final_acc += r->at("test_accuracy").get<double>() / n;
+          double b = 0, at80 = 0;
+          for (const auto& p : h) {
+            b = std::max(b, p.at("accuracy").get<double>());
+            if (p.at("round").get<double>() <= 0.8 * a.rounds)
+              at80 = p.at("accuracy").get<double>();
+          }
+          best_acc += b / n;
+          gain += (r->at("test_accuracy").get<double>() - at80) / n;
+          up += r->at("uplink_bytes").get<double>() / n;
+          sps += r->at("client_steps_per_second").get<double>() / n;
+          const auto [round, bytes] = to_target(h, target);
+          if (round >= 0) ++reached, rounds_sum += round, bytes_sum += bytes;
+        }
+        const auto per_client =
+            rs.front()->at("uplink_bytes_per_client_round").get<std::uint64_t>();
+        summary.add_row({format_double(alpha, 2), std::to_string(e), entry.label,
+                         std::to_string(rs.size()), format_fixed(final_acc, 4),
+                         format_fixed(best_acc, 4), format_fixed(gain, 4),
+                         std::to_string(per_client) + " B", megabytes(up), format_fixed(sps, 0)});
+        target_table.add_row({format_double(alpha, 2), std::to_string(e), format_fixed(target, 2),
+                              entry.label,
+                              std::to_string(reached) + "/" + std::to_string(rs.size()),
+                              reached ? format_fixed(rounds_sum / reached, 0) : "not reached",
+                              reached ? megabytes(bytes_sum / reached) : "-"});
+        cells.push_back({{"alpha", alpha},
+                         {"local_steps", e},
+                         {"label", entry.label},
+                         {"seeds", rs.size()},
+                         {"final_accuracy", final_acc},
+                         {"best_accuracy", best_acc},
+                         {"gain_last_20_percent", gain},
+                         {"target", target},
+                         {"seeds_reaching_target", reached},
+                         {"rounds_to_target", reached ? Json(rounds_sum / reached) : Json()},
+                         {"uplink_bytes_to_target", reached ? Json(bytes_sum / reached) : Json()},
+                         {"uplink_bytes_per_client_round", per_client},
+                         {"uplink_bytes", up}});
+      }
+    }
+  }
+  if (print) {
+    summary.print(std::cout);
+    target_table.print(std::cout);
+  }
+  return Json{
+      {"runs", runs},
+      {"cells", cells},
+      {"runs_done", runs.size()},
+      {"runs_planned", grid.size()},
+      {"rounds", a.rounds},
+      {"seeds", a.seeds},
+      {"alphas", a.alphas},
+      {"local_steps", a.local_steps},
+      {"simulated_client_steps_per_second", runs.empty() ? 0.0 : sps_sum / double(runs.size())}};
+}
+
 void run_bench(const BenchArgs& in) {
   BenchArgs a = in;
-  if (a.quick) a.rounds = 40, a.seeds = 1, a.alphas = {1.0}, a.local_steps = {5}, a.eval_every = 10, a.test_samples = 2000;
+  if (a.quick)
+    a.rounds = 40, a.seeds = 1, a.alphas = {1.0}, a.local_steps = {5}, a.eval_every = 10,
+    a.test_samples = 2000;
   auto entries = bench_entries();
   if (!a.strategies.empty()) {
     std::erase_if(entries, [&](const BenchEntry& e) {
@@ -255,149 +588,178 @@ void run_bench(const BenchArgs& in) {
     });
     if (entries.empty()) throw_invalid("--strategies matched none of the benchmark's entries");
   }
-  Json runs = Json::array();
-  Table summary({"alpha", "E", "strategy", "final acc", "best acc", "uplink/client/round", "uplink total", "steps/s"},
-                "\nFashion-MNIST, CNN, " + std::to_string(a.clients) + " clients, " + std::to_string(a.per_round) +
-                    " per round, " + std::to_string(a.rounds) + " rounds, dirichlet-columns, mean of " +
-                    std::to_string(a.seeds) + " seed(s)");
-  Table target_table({"alpha", "E", "target", "strategy", "rounds to target", "uplink to target"},
-                     "\nRounds and uplink bytes to the target accuracy (0.95 x the best final accuracy of the setting)");
+  if (a.rounds < 1)
+    throw_invalid("--rounds is " + std::to_string(a.rounds) + "; expected rounds >= 1");
+  if (a.seeds < 1) throw_invalid("--seeds is " + std::to_string(a.seeds) + "; expected seeds >= 1");
+  const std::string path = runs_path(a.json);
+  std::optional<RunsLock> lock;
+  if (!a.summary_only) lock.emplace(path);
+  std::vector<Json> runs = open_runs_file(path, bench_header(a), a.resume, a.summary_only);
+  std::set<std::string> done;
+  for (const auto& r : runs) done.insert(run_key(r));
   Stopwatch total;
-  double fed_steps = 0, fed_seconds = 0;
-  for (double alpha : a.alphas) {
-    for (int e : a.local_steps) {
-      std::map<std::string, std::vector<fed::TrainResult>> results;
-      for (int seed = 0; seed < a.seeds; ++seed) {
-        fed::FashionTaskOptions t{.model = fed::ModelKind::kCnn, .clients = a.clients,
-                                  .partition = fed::PartitionKind::kDirichletColumns, .alpha = alpha,
-                                  .train_samples = a.train_samples, .test_samples = a.test_samples,
-                                  .seed = a.seed + std::uint64_t(seed), .data_dir = a.data_dir};
-        auto task = fed::make_fashion_task(t);
-        for (const auto& entry : entries) {
-          fed::TrainConfig c;
-          c.strategy = entry.strategy;
-          c.options = fed::default_options(entry.strategy);
-          c.options.local_steps = e;
-          entry.tune(c.options);
-          c.task = t;
-          c.federation = {.per_round = a.per_round, .rounds = a.rounds, .eval_every = a.eval_every,
-                          .seed = a.seed + std::uint64_t(seed)};
-          Progress bar("bench " + entry.label + " alpha " + format_double(alpha, 2) + " E " + std::to_string(e),
-                       a.rounds);
-          auto r = fed::train(c, *task, [&](const fed::RoundStats& s) { bar.update(s.round); });
-          bar.finish("acc " + format_fixed(r.test_accuracy, 4));
-          fed_steps += r.client_steps;
-          fed_seconds += r.train_seconds;
-          Json j = fed::to_json(r);
-          j["label"] = entry.label;
-          j["alpha"] = alpha;
-          j["local_steps"] = e;
-          j["seed"] = a.seed + std::uint64_t(seed);
-          runs.push_back(j);
-          results[entry.label].push_back(std::move(r));
+  int ran = 0, skipped = 0;
+  if (!a.summary_only) {
+    // Seed-major: a complete first seed of every cell comes before any second seed.
+    for (int s = 0; s < a.seeds; ++s) {
+      const std::uint64_t seed = a.seed + std::uint64_t(s);
+      for (double alpha : a.alphas) {
+        std::unique_ptr<fed::Task> task;  // built only if a run of this (seed, alpha) is missing
+        fed::FashionTaskOptions t{.model = fed::ModelKind::kCnn,
+                                  .clients = a.clients,
+                                  .partition = fed::PartitionKind::kDirichletColumns,
+                                  .alpha = alpha,
+                                  .train_samples = a.train_samples,
+                                  .test_samples = a.test_samples,
+                                  .seed = seed,
+                                  .data_dir = a.data_dir};
+        for (int e : a.local_steps) {
+          for (const auto& entry : entries) {
+            if (done.count(run_key(entry.label, alpha, e, seed))) {
+              ++skipped;
+              continue;
+            }
+            if (!task) task = fed::make_fashion_task(t);
+            fed::TrainConfig c;
+            c.strategy = entry.strategy;
+            c.options = entry_options(entry, e);
+            c.task = t;
+            c.federation = {.per_round = a.per_round,
+                            .rounds = a.rounds,
+                            .eval_every = a.eval_every,
+                            .seed = seed};
+            Progress bar("bench " + entry.label + " alpha " + format_double(alpha, 2) + " E " +
+                             std::to_string(e) + " seed " + std::to_string(seed),
+                         a.rounds);
+            const auto r =
+                fed::train(c, *task, [&](const fed::RoundStats& st) { bar.update(st.round); });
+            bar.finish("acc " + format_fixed(r.test_accuracy, 4));
+            Json j = fed::to_json(r);
+            j["label"] = entry.label;
+            j["alpha"] = alpha;
+            j["local_steps"] = e;
+            j["seed"] = seed;
+            append_line(path, j);  // durable before the next run starts
+            done.insert(run_key(j));
+            runs.push_back(std::move(j));
+            ++ran;
+            write_json_file(a.json, summarise(a, entries, runs, false));
+          }
         }
-      }
-      double best = 0;
-      for (const auto& [label, rs] : results) {
-        double mean = 0;
-        for (const auto& r : rs) mean += r.test_accuracy / double(rs.size());
-        best = std::max(best, mean);
-      }
-      const double target = std::floor(0.95 * best * 100) / 100;
-      for (const auto& entry : entries) {
-        const auto& rs = results[entry.label];
-        double final_acc = 0, best_acc = 0, up = 0, rounds_sum = 0, bytes_sum = 0, sps = 0;
-        int reached = 0;
-        for (const auto& r : rs) {
-          final_acc += r.test_accuracy / double(rs.size());
-          double b = 0;
-          for (const auto& p : r.history) b = std::max(b, p.accuracy);
-          best_acc += b / double(rs.size());
-          up += double(r.uplink_bytes) / double(rs.size());
-          sps += (r.train_seconds > 0 ? r.client_steps / r.train_seconds : 0) / double(rs.size());
-          const auto [round, bytes] = to_target(r.history, target);
-          if (round >= 0) ++reached, rounds_sum += round, bytes_sum += double(bytes);
-        }
-        summary.add_row({format_double(alpha, 2), std::to_string(e), entry.label, format_fixed(final_acc, 4),
-                         format_fixed(best_acc, 4), std::to_string(rs.front().uplink_bytes_per_client) + " B",
-                         megabytes(up), format_fixed(sps, 0)});
-        target_table.add_row({format_double(alpha, 2), std::to_string(e), format_fixed(target, 2), entry.label,
-                              reached ? format_fixed(rounds_sum / reached, 0) + (reached < int(rs.size()) ? "*" : "")
-                                      : "not reached",
-                              reached ? megabytes(bytes_sum / reached) : "-"});
       }
     }
+    if (skipped > 0) std::cout << "skipped " << skipped << " run(s) already in " << path << "\n";
   }
-  // The simulation's overhead: its client steps per second against plain centralised SGD.
-  fed::FashionTaskOptions t{.clients = 1, .train_samples = a.train_samples, .test_samples = 100, .seed = a.seed,
-                            .data_dir = a.data_dir};
-  auto central_task = fed::make_fashion_task(t);
-  const double central = centralised_steps_per_second(*central_task, 500, a.seed);
-  const double simulated = fed_seconds > 0 ? fed_steps / fed_seconds : 0;
-  summary.print(std::cout);
-  target_table.print(std::cout);
-  std::cout << "\nsimulated client steps/s " << format_fixed(simulated, 0) << " vs centralised SGD steps/s "
-            << format_fixed(central, 0) << " (ratio " << format_fixed(simulated / central, 3) << "); total "
-            << format_fixed(total.seconds(), 0) << " s\n";
-  write_json_file(a.json, Json{{"runs", runs},
-                               {"rounds", a.rounds},
-                               {"seeds", a.seeds},
-                               {"alphas", a.alphas},
-                               {"local_steps", a.local_steps},
-                               {"simulated_client_steps_per_second", simulated},
-                               {"centralised_steps_per_second", central},
-                               {"seconds", total.seconds()}});
-  std::cout << "wrote " << a.json << " (plot: python3 bench/fed/plot_fed.py " << a.json << ")\n";
+  Json out = summarise(a, entries, runs, true);
+  // The simulation's overhead: its client steps per second against plain centralised SGD, timed in
+  // the same invocation (so under the same load) and only when this invocation trained something.
+  if (ran > 0 && a.centralised_steps > 0) {
+    fed::FashionTaskOptions t{.clients = 1,
+                              .train_samples = a.train_samples,
+                              .test_samples = 100,
+                              .seed = a.seed,
+                              .data_dir = a.data_dir};
+    auto central_task = fed::make_fashion_task(t);
+    const double central = centralised_steps_per_second(*central_task, a.centralised_steps, a.seed);
+    const double simulated = out.at("simulated_client_steps_per_second").get<double>();
+    out["centralised_steps_per_second"] = central;
+    std::cout << "\nsimulated client steps/s " << format_fixed(simulated, 0)
+              << " vs centralised SGD steps/s " << format_fixed(central, 0) << " (ratio "
+              << format_fixed(simulated / central, 3) << ")";
+  }
+  out["seconds"] = total.seconds();
+  std::cout << "\nran " << ran << " run(s) in " << format_fixed(total.seconds(), 0) << " s; "
+            << out.at("runs_done").get<std::size_t>() << " of "
+            << out.at("runs_planned").get<std::size_t>() << " runs of the grid are done\n";
+  write_json_file(a.json, out);
+  std::cout << "wrote " << a.json << " (runs: " << path << "; plot: python3 bench/fed/plot_fed.py "
+            << a.json << ")\n";
 }
 
 }  // namespace
 
 void add_fed_commands(CLI::App& app) {
-  auto* fed = app.add_subcommand("fed", "Federated learning: z-SignFedAvg, FedLion and baselines on Fashion-MNIST");
+  auto* fed = app.add_subcommand(
+      "fed", "Federated learning: z-SignFedAvg, FedLion and baselines on Fashion-MNIST");
   fed->require_subcommand(1);
 
   auto a = std::make_shared<TrainArgs>();
-  auto* train = fed->add_subcommand("train", "Train a model across simulated clients and report accuracy and traffic");
+  auto* train = fed->add_subcommand(
+      "train", "Train a model across simulated clients and report accuracy and traffic");
   std::string names;
   for (const auto& n : fed::strategy_names()) names += (names.empty() ? "" : ", ") + n;
   train->add_option("--strategy", a->strategy, names)->capture_default_str();
-  train->add_option("--rounds", a->rounds, "Rounds to run (a resumed run continues up to this round)")
+  train
+      ->add_option("--rounds", a->rounds,
+                   "Rounds to run (a resumed run continues up to this round)")
       ->capture_default_str();
   add_run_flags(train, *a);
   add_strategy_flags(train, a->flags);
-  train->add_option("--checkpoint", a->checkpoint, "Directory for federation.ckpt (written at every evaluation)");
+  train->add_option("--checkpoint", a->checkpoint,
+                    "Directory for federation.ckpt (written at every evaluation)");
   train->add_flag("--resume", a->resume, "Continue the run in --checkpoint");
-  train->add_option("--runner", a->runner, "sim (in-process simulation) or mpi (under mpirun: rank 0 serves)")
+  train
+      ->add_option("--runner", a->runner,
+                   "sim (in-process simulation) or mpi (under mpirun: rank 0 serves)")
       ->capture_default_str();
-  train->add_option("--timeout", a->timeout, "--runner mpi: seconds a client rank may take per round")
+  train
+      ->add_option("--timeout", a->timeout,
+                   "--runner mpi: seconds a client rank may take per round")
       ->capture_default_str();
   add_json_option(train, a->json);
   train->callback([a] { run_train(*a); });
 
   auto b = std::make_shared<BenchArgs>();
-  auto* bench = fed->add_subcommand("bench", "Compare every strategy: accuracy against rounds and uplink bytes");
-  bench->add_flag("--quick", b->quick, "Minutes: alpha 1, E 5, 40 rounds, one seed, 2,000 test images");
+  auto* bench = fed->add_subcommand(
+      "bench", "Compare every strategy: accuracy against rounds and uplink bytes");
+  bench->add_flag("--quick", b->quick,
+                  "Minutes: alpha 1, E 5, 40 rounds, one seed, 2,000 test images");
   bench->add_option("--rounds", b->rounds, "Rounds per run")->capture_default_str();
+  bench->add_flag("--resume", b->resume,
+                  "Continue the results file of --json (.jsonl): skip the runs already there (same "
+                  "configuration)");
+  bench->add_flag("--summary-only", b->summary_only,
+                  "Run nothing: tables and --json from the runs already done");
+  bench
+      ->add_option("--centralised-steps", b->centralised_steps,
+                   "Steps of the centralised SGD timing (0 = skip)")
+      ->capture_default_str();
   bench->add_option("--seeds", b->seeds, "Seeds per setting")->capture_default_str();
-  bench->add_option("--alphas", b->alphas, "Dirichlet alphas (column-normalised)")->delimiter(',')->capture_default_str();
-  bench->add_option("--local-steps", b->local_steps, "Values of E")->delimiter(',')->capture_default_str();
-  bench->add_option("--strategies", b->strategies, "Only these entries (labels or strategy names)")->delimiter(',');
+  bench->add_option("--alphas", b->alphas, "Dirichlet alphas (column-normalised)")
+      ->delimiter(',')
+      ->capture_default_str();
+  bench->add_option("--local-steps", b->local_steps, "Values of E")
+      ->delimiter(',')
+      ->capture_default_str();
+  bench->add_option("--strategies", b->strategies, "Only these entries (labels or strategy names)")
+      ->delimiter(',');
   bench->add_option("--clients", b->clients, "Clients")->capture_default_str();
   bench->add_option("--per-round", b->per_round, "Clients per round")->capture_default_str();
-  bench->add_option("--eval-every", b->eval_every, "Evaluate every R rounds")->capture_default_str();
-  bench->add_option("--test-samples", b->test_samples, "Test images (0 = all)")->capture_default_str();
-  bench->add_option("--train-samples", b->train_samples, "Training images (0 = all)")->capture_default_str();
+  bench->add_option("--eval-every", b->eval_every, "Evaluate every R rounds")
+      ->capture_default_str();
+  bench->add_option("--test-samples", b->test_samples, "Test images (0 = all)")
+      ->capture_default_str();
+  bench->add_option("--train-samples", b->train_samples, "Training images (0 = all)")
+      ->capture_default_str();
   bench->add_option("--seed", b->seed, "First seed")->capture_default_str();
-  bench->add_option("--json", b->json, "Result file")->capture_default_str();
+  bench
+      ->add_option("--json", b->json,
+                   "Summary file; every run is appended to the same name with .jsonl")
+      ->capture_default_str();
   add_data_dir_option(bench, b->data_dir);
   bench->callback([b] { run_bench(*b); });
 }
 
 std::vector<TourRow> tour_fed(const TourContext& ctx) {
   std::vector<TourRow> rows;
-  fed::FashionTaskOptions t{.model = fed::ModelKind::kCnn, .clients = 20,
-                            .partition = fed::PartitionKind::kDirichletColumns, .alpha = 1.0, .train_samples = 6000,
-                            .test_samples = 2000, .seed = ctx.seed, .data_dir = ctx.data_dir};
+  fed::FashionTaskOptions t{.model = fed::ModelKind::kCnn,
+                            .clients = 20,
+                            .partition = fed::PartitionKind::kDirichletColumns,
+                            .alpha = 1.0,
+                            .train_samples = 6000,
+                            .test_samples = 2000,
+                            .seed = ctx.seed,
+                            .data_dir = ctx.data_dir};
   auto task = fed::make_fashion_task(t);
   for (const std::string name : {"fedavg", "zsignfedavg"}) {
     Stopwatch sw;
@@ -408,7 +770,8 @@ std::vector<TourRow> tour_fed(const TourContext& ctx) {
     c.task = t;
     c.federation = {.per_round = 5, .rounds = 30, .eval_every = 30, .seed = ctx.seed};
     const auto r = fed::train(c, *task);
-    write_json_file((std::filesystem::path(ctx.out_dir) / ("fed_" + name + ".json")).string(), fed::to_json(r));
+    write_json_file((std::filesystem::path(ctx.out_dir) / ("fed_" + name + ".json")).string(),
+                    fed::to_json(r));
     rows.push_back({"fed", name + ": 20 clients, 5/round, E=5, 30 rounds (CNN)",
                     "test acc " + format_fixed(r.test_accuracy, 3) + ", uplink " +
                         std::to_string(r.uplink_bytes_per_client) + " B/client/round",

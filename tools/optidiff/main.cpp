@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string_view>
 
 #include "optidiff/core/error.hpp"
 #include "optidiff/core/log.hpp"
@@ -21,6 +22,16 @@
 
 int main(int argc, char** argv) {
   using namespace optidiff;
+#if OPTIDIFF_WITH_TORCH
+  // Commands that run a network for long get OpenMP's passive wait policy (torch_threads.hpp).
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "sample" || a == "diffusion" || a == "classifier" || a == "serve") {
+      reexec_with_passive_openmp_wait(argv);
+      break;
+    }
+  }
+#endif
   CLI::App app{
       "optidiff: ranking-based zeroth-order optimisation, communication-efficient federated learning, "
       "parallel and guided diffusion sampling, and structured recovery.",
@@ -30,6 +41,7 @@ int main(int argc, char** argv) {
   // Global flags act as they are parsed, so they are in force before any command's callback runs.
 #if OPTIDIFF_WITH_TORCH
   install_torch_thread_hook();
+  keep_freed_tensor_memory();
 #endif
   set_num_threads(0);
   app.add_option_function<int>("--threads", [](int n) { set_num_threads(n); },
@@ -51,7 +63,9 @@ int main(int argc, char** argv) {
 #endif
   cli::add_sparse_commands(app);
   cli::add_zo_commands(app);
+  cli::add_rl_commands(app);  // adds rank rl and rank rl-eval to the group above
   cli::add_recover_commands(app);
+  cli::add_serve_commands(app);
   cli::add_tour_command(app);
 
   try {

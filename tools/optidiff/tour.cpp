@@ -30,6 +30,7 @@ constexpr Step kSteps[] = {
     {"matrix", tour_matrix},
     {"sparse", tour_sparse},
     {"zo", tour_zo},
+    {"rl", tour_rl},
 };
 
 }  // namespace
