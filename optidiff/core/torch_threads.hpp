@@ -25,7 +25,7 @@ void keep_freed_tensor_memory();
 // program (same pid, same arguments) with OMP_WAIT_POLICY=PASSIVE when the variable is unset, and
 // returns when it is set (by the user, or by the re-execution) or exec fails. Costs one more
 // program start (under a second), so the CLI does it only for commands that run a network for long
-// (sample, diffusion, classifier, serve). Call first thing in main(), before any thread or MPI
-// start.
+// (sample, diffusion, classifier, serve, tour). Call first thing in main(), before any thread or
+// MPI start.
 void reexec_with_passive_openmp_wait(char** argv);
 }  // namespace optidiff

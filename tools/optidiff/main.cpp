@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   // Commands that run a network for long get OpenMP's passive wait policy (torch_threads.hpp).
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if (a == "sample" || a == "diffusion" || a == "classifier" || a == "serve") {
+    if (a == "sample" || a == "diffusion" || a == "classifier" || a == "serve" || a == "tour") {
       reexec_with_passive_openmp_wait(argv);
       break;
     }
