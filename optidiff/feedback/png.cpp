@@ -1,58 +1,36 @@
 #include "optidiff/feedback/png.hpp"
 
+#include <openssl/evp.h>
+
 #include "optidiff/core/error.hpp"
 
 namespace optidiff::feedback {
 
+// OpenSSL's base64 (libcrypto is linked already, for the tokens' SHA-256): EVP_EncodeBlock writes
+// RFC 4648 with padding and no line breaks; EVP_DecodeBlock rejects characters outside the alphabet
+// but counts padding as zero bytes, so the padding is checked and removed here.
 std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 
 std::string unbase64(std::string_view text) {
-  auto value = [&](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    throw_invalid(std::string("base64: unexpected character '") + c + "'");
-  };
   if (text.size() % 4 != 0)
     throw_invalid("base64: length " + std::to_string(text.size()) + " is not a multiple of 4");
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    const int pad = (text[i + 3] == '=') + (text[i + 2] == '=');
-    if (pad && i + 4 != text.size()) throw_invalid("base64: padding before the end");
-    const unsigned v = (value(text[i]) << 18) | (value(text[i + 1]) << 12) |
-                       (pad >= 2 ? 0 : value(text[i + 2]) << 6) |
-                       (pad >= 1 ? 0 : value(text[i + 3]));
-    out += static_cast<char>((v >> 16) & 255);
-    if (pad < 2) out += static_cast<char>((v >> 8) & 255);
-    if (pad < 1) out += static_cast<char>(v & 255);
-  }
+  const std::size_t pad =
+      text.empty() ? 0 : (text.back() == '=') + (text.size() > 1 && text[text.size() - 2] == '=');
+  if (text.substr(0, text.size() - pad).find('=') != std::string_view::npos)
+    throw_invalid("base64: padding before the end");
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) throw_invalid("base64: a character outside the base64 alphabet");
+  out.resize(static_cast<std::size_t>(n) - pad);
   return out;
 }
 

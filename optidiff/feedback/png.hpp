@@ -1,6 +1,5 @@
-// optidiff/feedback/png.hpp: base64 for the data: URLs of PNG images in JSON replies (the PNG bytes
-// come from core's encode_png). Written here because none of our dependencies exposes base64 publicly
-// (cpp-httplib's is an internal detail).
+// optidiff/feedback/png.hpp: base64 (OpenSSL's) for the data: URLs of PNG images in JSON replies; the
+// PNG bytes come from core's encode_png.
 #pragma once
 
 #include <string>
