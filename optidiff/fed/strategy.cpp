@@ -106,5 +106,15 @@ LocalRun local_sgd(std::span<const float> x0, int steps, double lr, double momen
   return run;
 }
 
+Reply DenseDeltaStrategy::fit(const Message& down, ClientContext& ctx) const {
+  const auto x = dense_at(down, 0, d_, "global model");
+  auto run = local_sgd(x, o_.local_steps, o_.lr, o_.momentum, ctx);
+  return {ctx.client, {encode_dense(run.delta)}, ctx.objective.num_examples(), run.mean_loss};
+}
+
+std::vector<PayloadSpec> DenseDeltaStrategy::uplink_spec() const {
+  return {{Encoding::kDenseF32, d_, 32}};
+}
+
 }  // namespace internal
 }  // namespace optidiff::fed

@@ -47,8 +47,12 @@ std::vector<TourRow> tour_zo(const TourContext& ctx);
 void add_rl_commands(CLI::App& app);
 std::vector<TourRow> tour_rl(const TourContext& ctx);
 
+// fed train (fed_commands.cpp) and fed bench (fed_bench.cpp)
 void add_fed_commands(CLI::App& app);
+void add_fed_bench_command(CLI::App* fed);
 std::vector<TourRow> tour_fed(const TourContext& ctx);
+// 1234567 bytes -> "1.235 MB" (the fed tables)
+std::string megabytes(double bytes);
 
 void add_recover_commands(CLI::App& app);
 std::vector<TourRow> tour_matrix(const TourContext& ctx);

@@ -40,6 +40,15 @@ class BaseStrategy : public Strategy {
   std::vector<float> x_;
 };
 
+// The FedAvg client: E local SGD(M) steps from the global model, uplink Delta = y - x in fp32 (FedAvg
+// and FedOpt; they differ only in aggregate()).
+class DenseDeltaStrategy : public BaseStrategy {
+ public:
+  using BaseStrategy::BaseStrategy;
+  Reply fit(const Message& down, ClientContext& ctx) const override;
+  std::vector<PayloadSpec> uplink_spec() const override;
+};
+
 // Payload i of a message as d floats; Error(kDataLoss) naming `what` if absent or of another shape.
 std::vector<float> dense_at(const Message& m, std::size_t i, std::size_t d, const char* what);
 

@@ -6,16 +6,9 @@
 namespace optidiff::fed::internal {
 namespace {
 
-class FedAvg final : public BaseStrategy {
+class FedAvg final : public DenseDeltaStrategy {
  public:
-  using BaseStrategy::BaseStrategy;
-
-  Reply fit(const Message& down, ClientContext& ctx) const override {
-    const auto x = dense_at(down, 0, d_, "global model");
-    auto run = local_sgd(x, o_.local_steps, o_.lr, o_.momentum, ctx);
-    return {ctx.client, {encode_dense(run.delta)}, ctx.objective.num_examples(), run.mean_loss};
-  }
-  std::vector<PayloadSpec> uplink_spec() const override { return {{Encoding::kDenseF32, d_, 32}}; }
+  using DenseDeltaStrategy::DenseDeltaStrategy;
 
   void aggregate(int, std::span<const Reply> replies, std::span<const Failure>) override {
     if (replies.empty()) return;

@@ -17,17 +17,10 @@ namespace {
 
 enum class SecondMoment { kAdam, kYogi, kAms };
 
-class FedOpt final : public BaseStrategy {
+class FedOpt final : public DenseDeltaStrategy {
  public:
   FedOpt(SecondMoment rule, std::string name, const StrategyOptions& o, const ModelLayout& layout)
-      : BaseStrategy(std::move(name), o, layout), rule_(rule) {}
-
-  Reply fit(const Message& down, ClientContext& ctx) const override {
-    const auto x = dense_at(down, 0, d_, "global model");
-    auto run = local_sgd(x, o_.local_steps, o_.lr, o_.momentum, ctx);
-    return {ctx.client, {encode_dense(run.delta)}, ctx.objective.num_examples(), run.mean_loss};
-  }
-  std::vector<PayloadSpec> uplink_spec() const override { return {{Encoding::kDenseF32, d_, 32}}; }
+      : DenseDeltaStrategy(std::move(name), o, layout), rule_(rule) {}
 
   void aggregate(int, std::span<const Reply> replies, std::span<const Failure>) override {
     if (replies.empty()) return;
