@@ -11,7 +11,7 @@
 // This VM's speed drifts by tens of percent within minutes, so the two sides alternate: each of
 // --rounds rounds times C++ sampling, C++ training, then one Python process doing the same; the
 // table reports medians over rounds and the ratio of the medians. The C++ side runs as the CLI
-// does, with keep_freed_tensor_memory() and reexec_with_passive_openmp_wait() (torch_threads.hpp);
+// does, with keep_freed_tensor_memory() and reexec_with_thread_environment() (torch_threads.hpp);
 // --python-env "VAR=value ..." runs the Python peer with environment variables set (e.g. the same
 // settings through GLIBC_TUNABLES and OMP_WAIT_POLICY, to see what they are worth there). Usage:
 // dit_bench [--threads 2] [--steps 50] [--train-steps 10] [--rounds 3] [--json out.json]
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   app.add_option("--python", python, "The Python interpreter with torch")->capture_default_str();
   app.add_option("--python-env", python_env, "VAR=value set for the Python peer only");
   CLI11_PARSE(app, argc, argv);
-  reexec_with_passive_openmp_wait(argv);  // as the CLI's sample and diffusion commands
+  reexec_with_thread_environment(argv, threads);  // as the CLI's sample and diffusion commands
   install_torch_thread_hook();
   keep_freed_tensor_memory();
   set_num_threads(threads);
@@ -97,9 +97,9 @@ int main(int argc, char** argv) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("optidiff-bench-" + std::to_string(::getpid()));
   const auto py_json = dir.string() + "-py.json";
-  // The peer runs as Python users run it: without the OMP_WAIT_POLICY this process set for itself
-  // (reexec_with_passive_openmp_wait) unless --python-env gives it one.
-  const std::string cmd = "env -u OMP_WAIT_POLICY " + python_env + " " + python + " " + src +
+  // The peer runs as Python users run it: without the OMP_WAIT_POLICY and OPENBLAS_NUM_THREADS this
+  // process set for itself (reexec_with_thread_environment) unless --python-env gives them.
+  const std::string cmd = "env -u OMP_WAIT_POLICY -u OPENBLAS_NUM_THREADS " + python_env + " " + python + " " + src +
                           "/bench/diffusion/dit_torch.py --threads " + std::to_string(threads) +
                           " --sample-batch " + std::to_string(batch) + " --sample-steps " +
                           std::to_string(steps) + " --train-steps " + std::to_string(train_steps) +

@@ -27,6 +27,14 @@ def load_runs(path):
     return json.load(open(path))["runs"]
 
 
+ENTRIES = ["fedavg", "zsignfedavg z=1", "zsignfedavg z=inf", "signsgd", "ef-signsgd", "sto-signsgd", "fedlion",
+           "fedadam", "fedyogi", "fedams", "fafed", "fedda"]
+
+
+def order(label):
+    return ENTRIES.index(label) if label in ENTRIES else len(ENTRIES) + hash(label) % 8
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "fed_bench.json"
     out = sys.argv[2] if len(sys.argv) > 2 else path.rsplit(".", 1)[0] + ".png"
@@ -40,14 +48,18 @@ def main():
         for r in runs:
             if (r["alpha"], r["local_steps"]) == (alpha, e):
                 curves[r["label"]].append(r["history"])
-        for label, histories in curves.items():
+        for label, histories in sorted(curves.items(), key=lambda kv: order(kv[0])):
             n = min(len(h) for h in histories)
             rounds = [histories[0][i]["round"] for i in range(n)]
             acc = [sum(h[i]["accuracy"] for h in histories) / len(histories) for i in range(n)]
             up = [sum(h[i]["uplink_bytes"] for h in histories) / len(histories) / 1e6 for i in range(n)]
             name = f"{label} ({len(histories)} seed{'s' if len(histories) > 1 else ''})"
-            axes[row][0].plot(rounds, acc, label=name)
-            axes[row][1].plot(up, acc, label=name)
+            # The two methods of the papers solid and thick, the baselines thin (dashed: the sign baselines).
+            style = dict(color=plt.cm.tab20(order(label) % 20), label=name,
+                         lw=2.2 if label.startswith(("zsignfedavg", "fedlion")) else 1.1,
+                         ls="--" if "signsgd" in label else "-")
+            axes[row][0].plot(rounds, acc, **style)
+            axes[row][1].plot(up, acc, **style)
         axes[row][0].set(xlabel="round", ylabel="test accuracy", title=f"alpha={alpha}, E={e}")
         axes[row][1].set(xlabel="cumulative uplink (MB)", ylabel="test accuracy", xscale="symlog",
                          title=f"alpha={alpha}, E={e}")

@@ -2,8 +2,10 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <string>
 
 #include <unistd.h>
 #if defined(__GLIBC__)
@@ -29,10 +31,13 @@ void keep_freed_tensor_memory() {
 #endif
 }
 
-void reexec_with_passive_openmp_wait(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-  ::execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
+void reexec_with_thread_environment(char** argv, int blas_threads) {
+  const bool omp = std::getenv("OMP_WAIT_POLICY") == nullptr,
+             blas = std::getenv("OPENBLAS_NUM_THREADS") == nullptr;
+  if (!omp && !blas) return;
+  if (omp) ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+  if (blas) ::setenv("OPENBLAS_NUM_THREADS", std::to_string(std::max(1, blas_threads)).c_str(), 0);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then run on with the defaults
 }
 
 }  // namespace optidiff

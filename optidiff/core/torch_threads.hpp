@@ -17,15 +17,19 @@ void install_torch_thread_hook();
 // once, at start-up.
 void keep_freed_tensor_memory();
 
-// libtorch's OpenMP workers and OpenBLAS's own threads share the cores. GNU OpenMP's default wait
-// policy spins a worker after each parallel region, so during the next GEMM it fights OpenBLAS's
-// worker for a core: on 2 cores a DiT forward pass spent a third of its time in libgomp's spin and
-// sched_yield, and ran 1.7x faster with OMP_WAIT_POLICY=PASSIVE (perf; docs/diffusion.md). libgomp
-// reads the variable once, when it is loaded, so it cannot be set from main(): this re-executes the
-// program (same pid, same arguments) with OMP_WAIT_POLICY=PASSIVE when the variable is unset, and
-// returns when it is set (by the user, or by the re-execution) or exec fails. Costs one more
-// program start (under a second), so the CLI does it only for commands that run a network for long
-// (sample, diffusion, classifier, serve, tour). Call first thing in main(), before any thread or
-// MPI start.
-void reexec_with_passive_openmp_wait(char** argv);
+// Thread settings that libraries read only once, when they are loaded, so that main() cannot set
+// them: (1) libtorch's OpenMP workers and OpenBLAS's own threads share the cores; GNU OpenMP's
+// default wait policy spins a worker after each parallel region, so during the next GEMM it fights
+// OpenBLAS's worker for a core (on 2 cores a DiT forward pass spent a third of its time in libgomp's
+// spin and sched_yield, and ran 1.7x faster with OMP_WAIT_POLICY=PASSIVE; docs/diffusion.md).
+// (2) OpenBLAS (Debian's libopenblas0-pthread) runs its own pool of one thread per core, which
+// at::set_num_threads does not govern: `--threads 1` still ran two BLAS threads, which spun a second
+// core (a federated run used 27 CPU s for 16 s of wall clock; 16 CPU s with one BLAS thread) and
+// made results depend on the core count. This re-executes the program (same pid, same arguments)
+// with OMP_WAIT_POLICY=PASSIVE and OPENBLAS_NUM_THREADS=`blas_threads`, each only where the user has
+// not set it, and returns when both are set (by the user, or by the re-execution) or exec fails.
+// Costs one more program start (under a second), so the CLI does it only for the commands that run
+// libtorch (sample, diffusion, classifier, serve, fed, tour). Call first thing in main(), before any
+// thread or MPI start.
+void reexec_with_thread_environment(char** argv, int blas_threads);
 }  // namespace optidiff

@@ -1,8 +1,11 @@
 // The optidiff command-line tool: flags in, Options structs to the library, tables and JSON out.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string_view>
+#include <thread>
 
 #include "optidiff/core/error.hpp"
 #include "optidiff/core/log.hpp"
@@ -20,14 +23,32 @@
 #define OPTIDIFF_GIT_COMMIT "unknown"
 #endif
 
+#if OPTIDIFF_WITH_TORCH
+namespace {
+// The value of --threads N or --threads=N before the command line is parsed; else all cores (the
+// flag's default). A malformed value is left to the parser, which reports it.
+int threads_flag(int argc, char** argv) {
+  int n = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--threads" && i + 1 < argc) n = std::atoi(argv[i + 1]);
+    if (a.starts_with("--threads=")) n = std::atoi(argv[i] + 10);
+  }
+  return n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+}  // namespace
+#endif
+
 int main(int argc, char** argv) {
   using namespace optidiff;
 #if OPTIDIFF_WITH_TORCH
-  // Commands that run a network for long get OpenMP's passive wait policy (torch_threads.hpp).
+  // Commands that run libtorch get OpenMP's passive wait policy and as many OpenBLAS threads as
+  // --threads (torch_threads.hpp).
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if (a == "sample" || a == "diffusion" || a == "classifier" || a == "serve" || a == "tour") {
-      reexec_with_passive_openmp_wait(argv);
+    if (a == "sample" || a == "diffusion" || a == "classifier" || a == "serve" || a == "fed" ||
+        a == "tour") {
+      reexec_with_thread_environment(argv, threads_flag(argc, argv));
       break;
     }
   }
