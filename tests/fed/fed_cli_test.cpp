@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -65,6 +66,26 @@ TEST_F(FedCli, JsonKeysArePinned) {
   EXPECT_EQ(j.at("config").at("options").at("z"), "inf");
   EXPECT_DOUBLE_EQ(j.at("test_accuracy").get<double>(),
                    j.at("history")[2].at("accuracy").get<double>());
+}
+
+// --threads governs OpenBLAS's own thread pool too: the CLI re-executes itself with
+// OPENBLAS_NUM_THREADS (and OMP_WAIT_POLICY) set, unless the user has set them.
+TEST_F(FedCli, ThreadsFlagSetsTheBlasThreadCount) {
+  testing::TempDir dir;
+  ::unsetenv("OPENBLAS_NUM_THREADS");  // as on a machine where nobody has set them (the child inherits)
+  ::unsetenv("OMP_WAIT_POLICY");
+  ASSERT_EQ(run_cli(small({"--json", dir.file("a.json")})).exit_code, 0);
+  const Json a = read_json_file(dir.file("a.json")).at("process");
+  EXPECT_EQ(a.at("threads"), 1);
+  EXPECT_EQ(a.at("openblas_threads"), "1");
+  EXPECT_EQ(a.at("omp_wait_policy"), "PASSIVE");
+  auto three = small({"--json", dir.file("b.json")});
+  three[1] = "3";  // --threads 3
+  const auto r = run_cli(three, {"OPENBLAS_NUM_THREADS=2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json b = read_json_file(dir.file("b.json")).at("process");
+  EXPECT_EQ(b.at("threads"), 3);
+  EXPECT_EQ(b.at("openblas_threads"), "2");  // the user's setting is kept
 }
 
 TEST_F(FedCli, ResumeContinuesTheSameRun) {

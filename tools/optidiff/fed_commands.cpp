@@ -10,6 +10,7 @@
 #include "optidiff/core/log.hpp"
 #include "optidiff/core/progress.hpp"
 #include "optidiff/core/table.hpp"
+#include "optidiff/core/threads.hpp"
 #include "optidiff/core/timing.hpp"
 #include "optidiff/fed/noise.hpp"
 #include "optidiff/fed/train.hpp"
@@ -156,7 +157,14 @@ void report(const TrainArgs& a, const fed::TrainConfig& c, const fed::TrainResul
   print_history(r, "\n" + c.strategy + " on Fashion-MNIST");
   std::cout << "final test accuracy " << format_fixed(r.test_accuracy, 4) << " after round "
             << (r.history.empty() ? 0 : r.history.back().round) << "\n";
-  if (!a.json.empty()) write_json_file(a.json, fed::to_json(r));
+  if (a.json.empty()) return;
+  Json j = fed::to_json(r);
+  // The thread settings the numbers depend on (OpenBLAS's summation order follows its thread count).
+  auto env = [](const char* name) { return std::getenv(name) ? Json(std::getenv(name)) : Json(); };
+  j["process"] = {{"threads", num_threads()},
+                  {"openblas_threads", env("OPENBLAS_NUM_THREADS")},
+                  {"omp_wait_policy", env("OMP_WAIT_POLICY")}};
+  write_json_file(a.json, j);
 }
 
 // --runner mpi: every rank builds the same task; rank 0 serves and reports, the others run clients.
