@@ -124,7 +124,10 @@ def main():
     ap.add_argument("--patch", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default="")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: torch.autocast('cpu', torch.bfloat16) around forward and loss, as optidiff's")
     a = ap.parse_args()
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     model = DiT(patch=a.patch, width=a.width, depth=a.depth, heads=a.heads)
@@ -135,10 +138,11 @@ def main():
     g = torch.Generator().manual_seed(a.seed)
     labels = torch.arange(a.sample_batch) % 10
     model.eval()
-    sample_euler_cfg(model, labels, 2, a.cfg, g)  # warm-up
-    start = time.perf_counter()
-    for _ in range(a.sample_repeats):
-        sample_euler_cfg(model, labels, a.sample_steps, a.cfg, g)
+    with torch.no_grad(), autocast():
+        sample_euler_cfg(model, labels, 2, a.cfg, g)  # warm-up
+        start = time.perf_counter()
+        for _ in range(a.sample_repeats):
+            sample_euler_cfg(model, labels, a.sample_steps, a.cfg, g)
     sample_seconds = time.perf_counter() - start
     images_per_s = a.sample_repeats * a.sample_batch / sample_seconds
 
@@ -151,7 +155,8 @@ def main():
         noise = torch.randn(x0.shape, generator=g)
         t = torch.sigmoid(torch.randn(a.train_batch, generator=g))
         tt = t[:, None, None, None]
-        loss = F.mse_loss(model((1 - tt) * x0 + tt * noise, t, y), noise - x0)
+        with autocast():
+            loss = F.mse_loss(model((1 - tt) * x0 + tt * noise, t, y), noise - x0)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -165,6 +170,7 @@ def main():
     train_seconds = time.perf_counter() - start
     result = {
         "impl": "python-pytorch",
+        "precision": a.precision,
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "parameters": params,

@@ -53,6 +53,11 @@ struct DiTConfig {
 // Presets: "tiny" (width 32, depth 2, 2 heads, patch 7; for tests), "small" (width 128, depth 6, 4 heads,
 // patch 4; ~1.9M parameters, the shipped model), "base" (width 256, depth 8, 8 heads, patch 4).
 DiTConfig dit_config(const std::string& name);
+// Floating-point operations (2 x multiply-adds) of the matrix products of one image's forward pass:
+// patch embedding, timestep MLP, per block adaLN, qkv, q k^T, attention x v, projection and MLP, and
+// the final layer; elementwise work (norms, activations, softmax) is not counted. The speed benchmarks
+// divide by it (GFLOP/s); RAPID3's cost model uses the blocks' share.
+double forward_flops(const DiTConfig& c);
 std::vector<std::string> dit_config_names();
 Json to_json(const DiTConfig& c);
 DiTConfig dit_config_from_json(const Json& j, const std::string& what);  // throws kDataLoss naming `what`

@@ -25,6 +25,7 @@ Prediction DitDenoiser::prediction() const {
 }
 
 torch::Tensor DitDenoiser::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels) {
+  AutocastScope autocast(precision_);
   return model_->forward(x.to(torch::kFloat32), t.to(torch::kFloat32), labels).to(x.scalar_type());
 }
 
@@ -46,5 +47,6 @@ std::string models_dir() {
 
 std::string default_model_path() { return models_dir() + "/dit-flow-small/model.ckpt"; }
 std::string default_classifier_path() { return models_dir() + "/classifier/classifier.ckpt"; }
+std::string default_judge_path() { return models_dir() + "/judge/judge.ckpt"; }
 
 }  // namespace optidiff::diffusion

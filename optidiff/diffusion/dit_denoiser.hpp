@@ -15,6 +15,7 @@
 
 #include "optidiff/diffusion/denoiser.hpp"
 #include "optidiff/diffusion/dit.hpp"
+#include "optidiff/diffusion/precision.hpp"
 #include "optidiff/diffusion/train.hpp"
 
 namespace optidiff::diffusion {
@@ -28,9 +29,12 @@ class DitDenoiser : public Denoiser {
   std::string describe() const override { return description_; }
   DiT& model() { return model_; }
   Objective objective() const { return objective_; }
+  // The arithmetic of every forward pass (precision.hpp); default fp32. kAuto is resolved here.
+  void set_precision(Precision p) { precision_ = resolve_precision(p); }
+  Precision precision() const { return precision_; }
 
  protected:
-  // Runs the network in float32 and returns x's dtype.
+  // Runs the network in float32 (or under bf16 autocast) and returns x's dtype.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels) override;
 
  private:
@@ -38,6 +42,7 @@ class DitDenoiser : public Denoiser {
   Objective objective_;
   Schedule schedule_;
   std::string description_;
+  Precision precision_ = Precision::kFp32;
 };
 
 // Loads a checkpoint written by `optidiff diffusion train` (model.ckpt or train_state.ckpt).
@@ -48,7 +53,9 @@ std::unique_ptr<DitDenoiser> load_denoiser(const std::string& path);
 std::string models_dir();
 // models_dir()/dit-flow-small/model.ckpt, the shipped flow-matching DiT (`optidiff sample`'s default).
 std::string default_model_path();
-// models_dir()/classifier/classifier.ckpt, the shipped evaluation classifier.
+// models_dir()/classifier/classifier.ckpt, the shipped classifier C_A (may serve inside loops).
 std::string default_classifier_path();
+// models_dir()/judge/judge.ckpt, the shipped independent judge C_B (evaluation only).
+std::string default_judge_path();
 
 }  // namespace optidiff::diffusion

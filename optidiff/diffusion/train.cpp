@@ -1,7 +1,9 @@
 #include "optidiff/diffusion/train.hpp"
 
 #include <cmath>
+#include <cctype>
 #include <deque>
+#include <fstream>
 #include <filesystem>
 #include <numeric>
 #include <cstring>
@@ -123,6 +125,71 @@ torch::Tensor bytes_tensor(const std::string& s) {
   return t;
 }
 
+// Copies a model file's weights into a fresh run's model and EMA (TrainOptions::init_from) and returns
+// the lineage of the runs that made it: its meta.lineage, or for files written before lineages existed
+// one entry made from its command, step and seconds.
+Json warm_start(const TrainOptions& o, DiT& model, DiT& ema) {
+  const Checkpoint ck = load_checkpoint(o.init_from);
+  expect_kind(ck, {"dit-model"});
+  const auto saved = dit_config_from_json(ck.config, "checkpoint " + o.init_from + " config");
+  if (!(saved == o.config))
+    throw Error(ErrorCode::kInvalidArgument, "--init-from " + o.init_from + " holds a DiT with config " +
+                                                 to_json(saved).dump() + "; this run asks for " +
+                                                 to_json(o.config).dump() + " (pass the matching --config)");
+  const std::string objective = ck.meta.value("objective", std::string("?"));
+  if (objective != objective_name(o.objective))
+    throw Error(ErrorCode::kInvalidArgument, "--init-from " + o.init_from + " was trained with objective '" +
+                                                 objective + "'; this run asks for " + objective_name(o.objective));
+  load_into(*model, ck);
+  load_into(*ema, ck);
+  log_info("warm start from " + o.init_from + " (step " + ck.meta.value("step", Json(0)).dump() + " of its run)");
+  if (ck.meta.contains("lineage")) return ck.meta["lineage"];
+  return Json::array({{{"command", ck.meta.value("command", std::string())},
+                       {"steps", ck.meta.value("step", Json(0))},
+                       {"seconds", ck.meta.value("seconds", Json(0))},
+                       {"commit", ck.meta.value("commit", std::string())}}});
+}
+
+// OUT/loss.csv: "step,loss,lr,seconds", one row per 10 steps (the mean loss of those steps). A resumed
+// run first drops the rows past its checkpoint (steps it will redo); a fresh run starts the file anew.
+class LossLog {
+ public:
+  LossLog(std::string path, std::int64_t resumed_step) : path_(std::move(path)) {
+    std::vector<std::string> kept;
+    if (resumed_step > 0) {
+      std::ifstream in(path_);
+      std::string line;
+      while (std::getline(in, line))
+        if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0])) &&
+            std::stoll(line) <= resumed_step)
+          kept.push_back(line);
+    }
+    std::ofstream out(path_, std::ios::trunc);
+    out << "step,loss,lr,seconds\n";
+    for (const auto& l : kept) out << l << "\n";
+    if (!out) throw Error(ErrorCode::kUnavailable, "cannot write " + path_);
+  }
+  void add(std::int64_t step, double loss, double lr, double seconds) {
+    sum_ += loss;
+    if (++count_ < kEvery) return;
+    pending_ << step << "," << sum_ / count_ << "," << lr << "," << seconds << "\n";
+    sum_ = 0;
+    count_ = 0;
+  }
+  void flush() {
+    std::ofstream out(path_, std::ios::app);
+    out << pending_.str();
+    pending_.str("");
+  }
+
+ private:
+  static constexpr int kEvery = 10;
+  std::string path_;
+  std::ostringstream pending_;
+  double sum_ = 0;
+  int count_ = 0;
+};
+
 }  // namespace
 
 void save_dit(const std::string& path, DiT& model, Objective objective, const Json& meta) {
@@ -175,6 +242,7 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
   const Json run_settings = {{"objective", objective_name(o.objective)}, {"seed", o.seed}, {"batch", o.batch}};
   std::int64_t step = 0;
   double previous_seconds = 0;
+  Json lineage = Json::array();  // the earlier runs of the chain this run continues (init_from)
   if (fs::exists(result.state_path)) {
     const Checkpoint ck = load_checkpoint(result.state_path);
     expect_kind(ck, {"dit-train-state"});
@@ -188,6 +256,13 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
         throw Error(ErrorCode::kInvalidArgument, "checkpoint " + result.state_path + " was made with " + key + " " +
                                                      ck.meta.value(key, Json()).dump() + "; this run asks for " +
                                                      value.dump() + " (use another --out to start afresh)");
+    const std::string recorded_init = ck.meta.value("init_from", std::string());
+    if (!o.init_from.empty() && o.init_from != recorded_init)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "checkpoint " + result.state_path + " continues a run started from '" + recorded_init +
+                      "'; this run asks for --init-from " + o.init_from +
+                      " (drop --init-from to resume, or use another --out to start afresh)");
+    lineage = ck.meta.value("lineage", Json::array());
     load_into(*model, ck, "model.");
     load_into(*ema, ck, "ema.");
     load_optimizer_bytes(opt, ck.tensor("optimizer"), result.state_path);
@@ -196,7 +271,10 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
     result.resumed_from = step;
     log_info("resuming from " + result.state_path + " at step " + std::to_string(step) + " (" +
              format_fixed(previous_seconds / 60, 1) + " min trained)");
+  } else if (!o.init_from.empty()) {
+    lineage = warm_start(o, model, ema);
   }
+  LossLog loss_log((fs::path(o.out_dir) / "loss.csv").string(), step);
 
   const auto images = dataset_images(train);
   const auto n = static_cast<std::int64_t>(train.size());
@@ -219,6 +297,14 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
     meta["warmup"] = o.warmup;
     meta["ema_decay"] = o.ema_decay;
     meta["label_dropout"] = o.label_dropout;
+    meta["precision"] = precision_name(resolve_precision(o.precision));
+    if (!o.init_from.empty()) meta["init_from"] = o.init_from;
+    meta["lineage"] = lineage;
+    meta["lineage"].push_back({{"command", o.command},
+                               {"steps", step},
+                               {"seconds", elapsed()},
+                               {"commit", o.commit},
+                               {"init_from", o.init_from}});
     Checkpoint ck;
     ck.kind = "dit-train-state";
     ck.config = to_json(o.config);
@@ -229,6 +315,7 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
     save_checkpoint(result.state_path, ck);
     meta.erase("lr");
     save_dit(result.model_path, ema, o.objective, meta);
+    loss_log.flush();
     since_checkpoint.restart();
   };
   auto done = [&] {
@@ -275,7 +362,11 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
     const double lr = o.lr * std::min(1.0, (step + 1.0) / std::max(1, o.warmup));
     for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     opt.zero_grad();
-    auto loss = diffusion_loss(model, o.objective, x0, y, t, noise);
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(o.precision);
+      loss = diffusion_loss(model, o.objective, x0, y, t, noise);
+    }
     loss.backward();
     if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), o.grad_clip);
     opt.step();
@@ -293,6 +384,7 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
       throw Error(ErrorCode::kFailedPrecondition, "training diverged at step " + std::to_string(step) +
                                                       " (loss " + std::to_string(l) +
                                                       "); the last checkpoint is kept; lower --lr");
+    loss_log.add(step, l, lr, elapsed());
     recent.push_back(l);
     if (recent.size() > 100) recent.pop_front();
     const double mean = std::accumulate(recent.begin(), recent.end(), 0.0) / recent.size();
@@ -305,6 +397,7 @@ TrainResult train_dit(const data::Dataset& train, const TrainOptions& o) {
     if (since_checkpoint.seconds() >= o.checkpoint_minutes * 60) save();
   }
   save();
+  loss_log.flush();
   bar.finish();
   result.steps = step;
   result.seconds = elapsed();

@@ -14,6 +14,11 @@
 // times and label dropout of step s from Rng(seed).stream(2, s), so a run killed and resumed from its
 // last checkpoint (OUT/train_state.ckpt: weights, EMA, AdamW moments, step, elapsed time) continues
 // bit for bit as if never stopped. Budgets (--steps, --minutes) are totals over all resumptions.
+// Warm start (init_from): a new run whose model and EMA start from another model file's weights (same
+// config and objective), with a fresh optimiser, a step counter from 0 and the warm-up again; the
+// model file's meta.lineage lists every run in the chain (command, steps, seconds, commit), so a
+// shipped model can be trained further on any machine without its git-ignored train_state.ckpt.
+// OUT/loss.csv gets one row per 10 steps (step, mean loss of those steps, learning rate, seconds).
 #pragma once
 
 #include <torch/torch.h>
@@ -24,6 +29,7 @@
 #include "optidiff/core/json.hpp"
 #include "optidiff/data/fashion_mnist.hpp"
 #include "optidiff/diffusion/dit.hpp"
+#include "optidiff/diffusion/precision.hpp"
 #include "optidiff/diffusion/schedule.hpp"
 
 namespace optidiff::diffusion {
@@ -50,6 +56,9 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   std::string out_dir;           // writes model.ckpt (EMA weights) and train_state.ckpt
   std::string command;           // recorded in the checkpoint's metadata
+  std::string commit;            // the code's git commit, recorded in the lineage
+  std::string init_from;         // a model file to warm-start from (fresh runs only); empty: random init
+  Precision precision = Precision::kFp32;  // of the forward pass and loss (the backward follows it)
   void validate() const;         // kInvalidArgument naming the option
 };
 

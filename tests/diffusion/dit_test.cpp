@@ -1,4 +1,5 @@
 // DiT, checkpoints, training and the denoiser adapter: shapes, exact identities, bit-exact round trips.
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,6 +9,8 @@
 #include "optidiff/diffusion/checkpoint.hpp"
 #include "optidiff/diffusion/dit.hpp"
 #include "optidiff/diffusion/dit_denoiser.hpp"
+#include "optidiff/diffusion/gelu.hpp"
+#include "optidiff/diffusion/precision.hpp"
 #include "optidiff/diffusion/train.hpp"
 #include "tests/testing/testing.hpp"
 
@@ -97,6 +100,23 @@ TEST(DiT, DenseAttentionMatchesTheFormula) {
       EXPECT_NEAR(out[0][0][i][c].item<double>(), ref, 1e-6);
     }
   }
+}
+
+
+TEST(DiT, ForwardFlopsCountEveryWeightMatrixOncePerRowItIsAppliedTo) {
+  for (const std::string name : {"tiny", "small"}) {
+    DiT m(dit_config(name));
+    const auto& c = m->config();
+    const double n = c.tokens();
+    double macs = 2.0 * c.depth * n * n * c.width;  // q k^T and (attention) v, per block
+    for (const auto& p : m->named_parameters()) {
+      if (p.value().dim() < 2 || p.key().starts_with("label_embed")) continue;  // biases; a lookup, not a product
+      const bool per_image = p.key().starts_with("t_fc") || p.key().find("ada") != std::string::npos;
+      macs += p.value().numel() * (per_image ? 1.0 : n);
+    }
+    EXPECT_DOUBLE_EQ(forward_flops(c), 2 * macs) << name;
+  }
+  EXPECT_NEAR(forward_flops(dit_config("small")) / 1e6, 124.7, 0.1);  // the figure docs/diffusion.md quotes
 }
 
 TEST(DiT, BadInputsAreRejected) {
@@ -268,6 +288,189 @@ TEST(Train, ResumingWithAnotherConfigOrSeedIsRefused) {
   expect_error([&] { train_dit(small_train(), o); }, ErrorCode::kInvalidArgument, "was made with seed");
   o = tiny_options(dir.path(), 0);
   expect_error([&] { train_dit(small_train(), o); }, ErrorCode::kInvalidArgument, "training budget");
+}
+
+
+TEST(Train, WarmStartCopiesTheWeightsAndExtendsTheLineage) {
+  if (!testing::have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  testing::TempDir first, second;
+  auto o = tiny_options(first.path(), 12);
+  o.command = "first run";
+  o.commit = "abc";
+  train_dit(small_train(), o);
+  auto source = load_dit(first.file("model.ckpt"));
+  ASSERT_EQ(source.meta["lineage"].size(), 1u);
+  EXPECT_EQ(source.meta["lineage"][0]["command"], "first run");
+  EXPECT_EQ(source.meta["lineage"][0]["steps"], 12);
+  EXPECT_EQ(source.meta["lineage"][0]["commit"], "abc");
+
+  // a warm start with a one-step budget and lr ~ 0: the weights must be the source's EMA weights
+  auto w = tiny_options(second.path(), 1);
+  w.init_from = first.file("model.ckpt");
+  w.lr = 1e-30;
+  w.warmup = 0;
+  w.seed = 9;  // another seed: nothing of the first run's randomness is needed
+  w.command = "second run";
+  const auto r = train_dit(small_train(), w);
+  EXPECT_EQ(r.resumed_from, -1);
+  EXPECT_EQ(r.steps, 1);
+  auto warm = load_dit(second.file("model.ckpt"));
+  auto a = named_state(*source.model), b = named_state(*warm.model);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(torch::allclose(a[i].second, b[i].second, 1e-6, 1e-7)) << a[i].first;
+  ASSERT_EQ(warm.meta["lineage"].size(), 2u);
+  EXPECT_EQ(warm.meta["lineage"][0]["command"], "first run");
+  EXPECT_EQ(warm.meta["lineage"][1]["command"], "second run");
+  EXPECT_EQ(warm.meta["lineage"][1]["init_from"], first.file("model.ckpt"));
+  EXPECT_EQ(warm.meta["init_from"], first.file("model.ckpt"));
+
+  // resuming the warm-started run works with or without --init-from, but not with another one
+  w.steps = 2;
+  EXPECT_EQ(train_dit(small_train(), w).resumed_from, 1);
+  w.steps = 3;
+  w.init_from.clear();
+  EXPECT_EQ(train_dit(small_train(), w).resumed_from, 2);
+  w.steps = 4;
+  w.init_from = second.file("model.ckpt");
+  expect_error([&] { train_dit(small_train(), w); }, ErrorCode::kInvalidArgument, "continues a run started from");
+}
+
+TEST(Train, WarmStartFromABadFileIsRefusedClearly) {
+  if (!testing::have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  testing::TempDir dir;
+  train_dit(small_train(), tiny_options(dir.file("src"), 2));
+  auto o = tiny_options(dir.file("dst"), 2);
+  o.init_from = dir.file("missing.ckpt");
+  expect_error([&] { train_dit(small_train(), o); }, ErrorCode::kNotFound, "missing.ckpt");
+  std::ofstream(dir.file("junk.ckpt")) << "not a model";
+  o.init_from = dir.file("junk.ckpt");
+  expect_error([&] { train_dit(small_train(), o); }, ErrorCode::kDataLoss, "not an optidiff checkpoint");
+  // truncated: the first half of a real model file
+  {
+    std::ifstream in(dir.file("src/model.ckpt"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(dir.file("half.ckpt"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  o.init_from = dir.file("half.ckpt");
+  expect_error([&] { train_dit(small_train(), o); }, ErrorCode::kDataLoss, "half.ckpt");
+  // a train state is not a model file; a classifier is not a DiT
+  o.init_from = dir.file("src/train_state.ckpt");
+  expect_error([&] { train_dit(small_train(), o); }, ErrorCode::kDataLoss, "expected dit-model");
+  Checkpoint other;
+  other.kind = "classifier";
+  save_checkpoint(dir.file("classifier.ckpt"), other);
+  o.init_from = dir.file("classifier.ckpt");
+  expect_error([&] { train_dit(small_train(), o); }, ErrorCode::kDataLoss, "expected dit-model");
+  // another config, another objective
+  o.init_from = dir.file("src/model.ckpt");
+  o.config.depth = 3;
+  expect_error([&] { train_dit(small_train(), o); }, ErrorCode::kInvalidArgument, "holds a DiT with config");
+  o = tiny_options(dir.file("dst"), 2, Objective::kEps);
+  o.init_from = dir.file("src/model.ckpt");
+  expect_error([&] { train_dit(small_train(), o); }, ErrorCode::kInvalidArgument, "trained with objective 'flow'");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("dst/train_state.ckpt")));
+}
+
+TEST(Train, LossLogHasOneRowPerTenStepsAndSurvivesAResume) {
+  if (!testing::have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  testing::TempDir dir;
+  auto rows = [&] {
+    std::ifstream in(dir.file("loss.csv"));
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+  train_dit(small_train(), tiny_options(dir.path(), 25));
+  auto a = rows();
+  ASSERT_EQ(a.size(), 3u);  // header, steps 10 and 20
+  EXPECT_EQ(a[0], "step,loss,lr,seconds");
+  EXPECT_EQ(a[1].substr(0, 3), "10,");
+  EXPECT_EQ(a[2].substr(0, 3), "20,");
+  train_dit(small_train(), tiny_options(dir.path(), 45));  // resumed at 25: rows at 35 and 45
+  auto b = rows();
+  ASSERT_EQ(b.size(), 5u);
+  EXPECT_EQ(b[1], a[1]);
+  EXPECT_EQ(b[3].substr(0, 3), "35,");
+  EXPECT_EQ(b[4].substr(0, 3), "45,");
+}
+
+
+TEST(Gelu, MatchesATenTanhGeluInValueAndGradient) {
+  torch::manual_seed(4);
+  // typical pre-activations, large magnitudes (tanh saturates; Eigen clamps at |u| ~ 8) and exact zeros
+  auto x = torch::cat({torch::randn({5000}) * 3, torch::linspace(-30, 30, 601), torch::zeros({3})});
+  const auto fast = gelu_tanh(x).to(torch::kFloat64);
+  const auto truth = at::gelu(x.to(torch::kFloat64), "tanh");  // the same formula in float64
+  const auto aten = at::gelu(x, "tanh").to(torch::kFloat64);
+  // as close to the float64 truth as ATen's float32 SLEEF path is (absolute: the tails 1 + tanh(u),
+  // u << 0, lose digits to cancellation in float32 either way) ...
+  const double err_fast = (fast - truth).abs().max().item<double>();
+  const double err_aten = (aten - truth).abs().max().item<double>();
+  EXPECT_LT(err_fast, 4e-6);
+  EXPECT_LT(err_fast, 4 * err_aten + 1e-7) << err_fast << " vs ATen " << err_aten;
+  // ... and relatively accurate where there is no cancellation (x > -1)
+  const auto plain = x > -1;
+  EXPECT_LT(((fast - truth).abs() / (truth.abs() + 1e-30)).masked_select(plain & (x.abs() > 1e-3)).max().item<double>(),
+            1e-6);
+  auto a = x.clone().set_requires_grad(true), b = x.clone().set_requires_grad(true);
+  const auto w = torch::randn_like(x);
+  (gelu_tanh(a) * w).sum().backward();
+  (at::gelu(b, "tanh") * w).sum().backward();
+  EXPECT_LT((a.grad() - b.grad()).abs().max().item<double>(), 1e-5);
+
+  // double backward (create_graph) goes through the differentiable formula
+  auto c = x.slice(0, 0, 50).clone().set_requires_grad(true), d = c.detach().clone().set_requires_grad(true);
+  auto gc = torch::autograd::grad({gelu_tanh(c).sum()}, {c}, {}, true, true)[0];
+  auto gd = torch::autograd::grad({at::gelu(d, "tanh").sum()}, {d}, {}, true, true)[0];
+  auto hc = torch::autograd::grad({gc.sum()}, {c})[0], hd = torch::autograd::grad({gd.sum()}, {d})[0];
+  EXPECT_LT((hc - hd).abs().max().item<double>(), 1e-4);
+  // other dtypes take ATen's path: float64 is exact
+  const auto x64 = x.to(torch::kFloat64);
+  EXPECT_TRUE(torch::equal(gelu_tanh(x64), at::gelu(x64, "tanh")));
+}
+
+TEST(Precision, ParsesAndResolves) {
+  EXPECT_EQ(parse_precision("fp32"), Precision::kFp32);
+  EXPECT_EQ(parse_precision("bf16"), Precision::kBf16);
+  EXPECT_EQ(resolve_precision(Precision::kAuto), cpu_has_native_bf16() ? Precision::kBf16 : Precision::kFp32);
+  EXPECT_EQ(resolve_precision(Precision::kFp32), Precision::kFp32);
+  expect_error([] { parse_precision("fp16"); }, ErrorCode::kInvalidArgument, "fp32, bf16 or auto");
+}
+
+TEST(Precision, Bf16AutocastStaysCloseToFp32AndRestoresTheState) {
+  testing::TempDir dir;
+  auto m = random_tiny();
+  save_dit(dir.file("m.ckpt"), m, Objective::kFlow, {});
+  auto d = load_denoiser(dir.file("m.ckpt"));
+  auto b = random_batch(8);
+  const auto x = b.x.to(torch::kFloat64);
+  const auto y = b.y.clamp_max(9);
+  const auto fp32 = d->predict(x, b.t, y);
+  {
+    AutocastScope none(Precision::kFp32);  // a no-op: the same bits
+    EXPECT_TRUE(torch::equal(d->predict(x, b.t, y), fp32));
+  }
+  d->set_precision(Precision::kBf16);
+  const auto bf16 = d->predict(x, b.t, y);
+  EXPECT_EQ(bf16.scalar_type(), torch::kFloat64);  // the caller's dtype, whatever ran inside
+  EXPECT_FALSE(torch::equal(bf16, fp32));           // it did run in bf16 ...
+  const double rel = ((bf16 - fp32).norm() / fp32.norm()).item<double>();
+  EXPECT_LT(rel, 0.03) << rel;                       // ... within bf16's 8-bit mantissa
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());      // and left autocast as it found it
+  d->set_precision(Precision::kFp32);
+  EXPECT_TRUE(torch::equal(d->predict(x, b.t, y), fp32));
+}
+
+TEST(Precision, Bf16TrainingRunsAndRecordsItsPrecision) {
+  if (!testing::have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  testing::TempDir dir;
+  auto o = tiny_options(dir.path(), 3);
+  o.precision = Precision::kBf16;
+  const auto r = train_dit(small_train(), o);
+  EXPECT_TRUE(std::isfinite(r.loss));
+  EXPECT_EQ(load_dit(dir.file("model.ckpt")).meta["precision"], "bf16");
+  // every parameter stays float32 (autocast casts copies), so fp32 sampling of the result works
+  for (const auto& p : load_dit(dir.file("model.ckpt")).model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ struct ParallelArgs {
 
 struct SampleArgs {
   std::string model, class_name, sampler = "ddim", schedule = "rectified_flow", out = "samples.png", json,
-              data_dir;
+              data_dir, precision = "auto";
   int n = 16, steps = 50, batch = 64;
   double eta = 0, cfg = 1.5;
   std::uint64_t seed = 0;
@@ -385,6 +385,13 @@ void run_sample(const SampleArgs& a) {
                   "--save-trajectory, --convergence-png and --check need --parallel paratAA|paradigms|fp");
   const dd::SamplerKind kind = dd::parse_sampler(a.sampler);
   LoadedModel m = load_model(a.model, a.schedule, a.data_dir);
+  if (auto* dit = dynamic_cast<dd::DitDenoiser*>(m.denoiser.get())) {
+    // Parallel sampling compares against sequential sampling at a tolerance: fp32 unless asked for bf16.
+    const auto p = dd::parse_precision(a.precision);
+    dit->set_precision(!a.par.method.empty() && p == dd::Precision::kAuto ? dd::Precision::kFp32 : p);
+  } else {
+    dd::parse_precision(a.precision);  // validated for every model; mixtures are exact float64
+  }
   const int num_classes = m.denoiser->num_classes();
   const int label = resolve_class(a.class_name, num_classes);
   dd::PlanOptions po{.sampler = kind, .steps = a.steps, .eta = a.eta};
@@ -432,6 +439,10 @@ void add_sample_commands(CLI::App& app) {
   cmd->add_option("--schedule", a->schedule, "Mixture models only: rectified_flow, linear, squaredcos_cap_v2")
       ->capture_default_str();
   cmd->add_option("--batch", a->batch, "Samples per model call (results do not depend on it)")->capture_default_str();
+  cmd->add_option("--precision", a->precision,
+                  "DiT arithmetic: fp32, bf16 (CPU autocast) or auto (bf16 where the CPU has native bf16; "
+                  "fp32 with --parallel)")
+      ->capture_default_str();
   cmd->add_option("--out", a->out, "Output PNG")->capture_default_str();
   cmd->add_flag("--reject", a->reject,
                 "CFG-Rejection: run --candidates for --at-step steps, finish the --keep with the highest accumulated "
