@@ -52,8 +52,11 @@ def main():
     if a.keep_history and os.path.exists(a.keep_history):
         with open(a.keep_history) as f:
             history = json.load(f).get("history", [])
-    known = {h.get("command") for h in history}
-    history += [run for run in meta.get("lineage", []) if run.get("command") not in known]
+    lineage = meta.get("lineage", [])
+    if history:  # the older manifest already tells the runs before the first warm start
+        starts = [i for i, run in enumerate(lineage) if run.get("init_from")]
+        lineage = lineage[starts[0]:] if starts else []
+    history += lineage
     manifest = {
         "file": os.path.basename(a.model),
         "sha256": sha256(a.model),
@@ -73,8 +76,17 @@ def main():
         "written": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if a.eval:
-        manifest["eval"] = {"command": a.eval_command, "runs": [json.load(open(p)) for p in a.eval],
-                            "files": a.eval}
+        # "eval" keeps the shape `optidiff tour` reads (n, steps, floor_train_vs_test_frechet, results[] with
+        # cfg, class_accuracy, frechet_distance): the results of every file with the first file's seed, in
+        # cfg order; files with other seeds go to "other_seeds" whole.
+        runs = [json.load(open(p)) for p in a.eval]
+        first = runs[0]
+        same = [r for r in runs if r.get("seed") == first.get("seed")]
+        results = sorted((row for r in same for row in r["results"]), key=lambda row: row["cfg"])
+        manifest["eval"] = {k: v for k, v in first.items() if k not in ("results", "real")}
+        manifest["eval"].update({"command": a.eval_command, "files": a.eval, "floor_train_vs_test_frechet":
+                                 first.get("floor"), "real": first.get("real"), "results": results,
+                                 "other_seeds": [r for r in runs if r.get("seed") != first.get("seed")]})
     out = a.out or os.path.join(os.path.dirname(a.model), "manifest.json")
     with open(out, "w") as f:
         json.dump(manifest, f, indent=2)

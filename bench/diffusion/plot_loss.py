@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The training curve of a DiT run: loss against steps from OUT/loss.csv (`optidiff diffusion train`).
 
   python3 bench/diffusion/plot_loss.py RUN/loss.csv --out docs/diffusion-teacher-loss.png \
