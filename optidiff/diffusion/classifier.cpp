@@ -57,40 +57,36 @@ void ClassifierTrainOptions::validate() const {
     throw_invalid("--shift is " + std::to_string(shift) + "; expected 0..8 pixels");
 }
 
-double classifier_accuracy(ImageClassifierImpl& model, const torch::Tensor& images,
-                           const torch::Tensor& labels) {
-  torch::NoGradGuard no_grad;
-  model.eval();
-  int64_t correct = 0;
-  const int64_t n = images.size(0);
-  for (int64_t s = 0; s < n; s += 500) {
-    const int64_t e = std::min(n, s + 500);
-    auto pred = model.forward(images.slice(0, s, e)).argmax(1);
-    correct += pred.eq(labels.slice(0, s, e)).sum().item<int64_t>();
-  }
-  return n == 0 ? 0.0 : double(correct) / n;
-}
-
 std::vector<std::vector<std::int64_t>> confusion_matrix(ImageClassifierImpl& model,
                                                         const torch::Tensor& images,
                                                         const torch::Tensor& labels) {
   torch::NoGradGuard no_grad;
   model.eval();
-  std::vector<std::vector<std::int64_t>> m(kClassifierClasses,
-                                           std::vector<std::int64_t>(kClassifierClasses, 0));
+  const auto truth = labels.to(torch::kInt64);
+  if (truth.numel() > 0 && (truth.min().item<int64_t>() < 0 || truth.max().item<int64_t>() >= kClassifierClasses))
+    throw_invalid("confusion_matrix: a label is outside 0.." + std::to_string(kClassifierClasses - 1));
+  auto counts = torch::zeros({kClassifierClasses * kClassifierClasses}, torch::kInt64);
   const int64_t n = images.size(0);
   for (int64_t s = 0; s < n; s += 500) {
     const int64_t e = std::min(n, s + 500);
-    const auto pred = model.forward(images.slice(0, s, e)).argmax(1).contiguous();
-    const auto truth = labels.slice(0, s, e).to(torch::kInt64).contiguous();
-    for (int64_t i = 0; i < e - s; ++i) {
-      const auto t = truth[i].item<int64_t>(), p = pred[i].item<int64_t>();
-      if (t < 0 || t >= kClassifierClasses)
-        throw_invalid("confusion_matrix: label " + std::to_string(t) + " is outside 0..9");
-      ++m[t][p];
-    }
+    const auto pred = model.forward(images.slice(0, s, e)).argmax(1);
+    counts += torch::bincount(truth.slice(0, s, e) * kClassifierClasses + pred, {},
+                              kClassifierClasses * kClassifierClasses);
   }
+  counts = counts.contiguous();
+  std::vector<std::vector<std::int64_t>> m(kClassifierClasses);
+  for (int t = 0; t < kClassifierClasses; ++t)
+    m[t].assign(counts.data_ptr<int64_t>() + t * kClassifierClasses,
+                counts.data_ptr<int64_t>() + (t + 1) * kClassifierClasses);
   return m;
+}
+
+double classifier_accuracy(ImageClassifierImpl& model, const torch::Tensor& images,
+                           const torch::Tensor& labels) {
+  const auto m = confusion_matrix(model, images, labels);
+  int64_t correct = 0;
+  for (int c = 0; c < kClassifierClasses; ++c) correct += m[c][c];
+  return images.size(0) == 0 ? 0.0 : double(correct) / images.size(0);
 }
 
 namespace {
@@ -194,18 +190,6 @@ std::pair<Checkpoint, std::string> read_classifier_checkpoint(const std::string&
 
 }  // namespace
 
-Classifier load_classifier(const std::string& path, Json* meta) {
-  const auto [ck, arch] = read_classifier_checkpoint(path);
-  Classifier model;
-  if (arch != model->arch())
-    throw Error(ErrorCode::kDataLoss, "checkpoint " + path + ": classifier architecture " +
-                                          ck.config.dump() + "; expected " + kClassifierArch);
-  load_into(*model, ck);
-  model->eval();
-  if (meta) *meta = ck.meta;
-  return model;
-}
-
 ImageClassifier load_image_classifier(const std::string& path, Json* meta) {
   const auto [ck, arch] = read_classifier_checkpoint(path);
   ImageClassifier model;
@@ -221,6 +205,15 @@ ImageClassifier load_image_classifier(const std::string& path, Json* meta) {
   model->eval();
   if (meta) *meta = ck.meta;
   return model;
+}
+
+Classifier load_classifier(const std::string& path, Json* meta) {
+  auto model = load_image_classifier(path, meta);
+  auto cnn = std::dynamic_pointer_cast<ClassifierImpl>(model);
+  if (!cnn)
+    throw Error(ErrorCode::kDataLoss, "checkpoint " + path + ": classifier architecture " + model->arch() +
+                                          "; expected " + kClassifierArch);
+  return Classifier(cnn);
 }
 
 }  // namespace optidiff::diffusion
